@@ -1,0 +1,1 @@
+"""The Pustaka services: enrollment, assessment and notification."""

@@ -1,0 +1,141 @@
+"""The event catalog: every event type of Pustaka, declared once.
+
+A type has a versioned name ``pustaka.<subject>.<action>.v<N>``, a marshmallow schema for
+its data and a one-line description. Publishing or consuming an undeclared type, or data
+that fails its schema, raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from marshmallow import Schema, fields, validate
+
+NAME_PATTERN = re.compile(r"^pustaka\.[a-z_]+\.[a-z_]+\.v[1-9][0-9]*$")
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+class InvalidEventData(ValueError):
+    def __init__(self, type_name: str, errors: dict):
+        super().__init__(f"{type_name}: {errors}")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    schema: type[Schema]
+    description: str
+
+    def validated(self, data: dict) -> dict:
+        """The publisher's data as JSON-ready primitives, or InvalidEventData."""
+        try:
+            payload = self.schema().dump(data)
+        except (AttributeError, TypeError, ValueError) as error:
+            raise InvalidEventData(self.name, {"_schema": [str(error)]}) from None
+        return self.check(payload)
+
+    def check(self, payload: dict) -> dict:
+        """The received JSON data if it fits the schema, or InvalidEventData."""
+        errors = self.schema().validate(payload)
+        if errors:
+            raise InvalidEventData(self.name, errors)
+        return payload
+
+
+CATALOG: dict[str, EventType] = {}
+
+
+def declare(name: str, schema: type[Schema], description: str) -> EventType:
+    if not NAME_PATTERN.match(name):
+        raise ValueError(f"event type name {name!r} is not pustaka.<subject>.<action>.v<N>")
+    if name in CATALOG:
+        raise ValueError(f"event type {name!r} declared twice")
+    CATALOG[name] = EventType(name, schema, description)
+    return CATALOG[name]
+
+
+def get(name: str) -> EventType:
+    try:
+        return CATALOG[name]
+    except KeyError:
+        raise UnknownEventType(name) from None
+
+
+class LocalizedText(Schema):
+    id = fields.String(required=True)
+    en = fields.String(required=True)
+
+
+LANGUAGES = ("id", "en")
+ROLES = ("admin", "coordinator", "mentor", "staff")
+
+
+class UserRegistered(Schema):
+    user_id = fields.Integer(required=True)
+    email = fields.Email(required=True)
+    name = fields.String(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True)
+
+
+class ProgrammePublished(Schema):
+    programme_id = fields.Integer(required=True)
+    title = fields.Nested(LocalizedText, required=True)
+    track = fields.String(required=True, validate=validate.OneOf(("staff", "public")))
+    type = fields.String(required=True)
+    competency_areas = fields.List(fields.String(), required=True)
+
+
+class EnrollmentChanged(Schema):
+    enrollment_id = fields.Integer(required=True)
+    session_id = fields.Integer(required=True)
+    programme_id = fields.Integer(required=True)
+    programme_title = fields.Nested(LocalizedText, required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    user_id = fields.Integer(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    waitlist_position = fields.Integer(allow_none=True, load_default=None)
+
+
+class AttemptGraded(Schema):
+    attempt_id = fields.Integer(required=True)
+    quiz_slug = fields.String(required=True)
+    quiz_title = fields.Nested(LocalizedText, required=True)
+    purpose = fields.String(required=True)
+    programme_id = fields.Integer(allow_none=True, load_default=None)
+    user_id = fields.Integer(allow_none=True, load_default=None)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    score = fields.Float(required=True)
+    max_score = fields.Float(required=True)
+    percent = fields.Float(required=True, validate=validate.Range(0, 100))
+    passed = fields.Boolean(required=True)
+    area_scores = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    graded_at = fields.AwareDateTime(required=True)
+
+
+USER_REGISTERED = declare(
+    "pustaka.user.registered.v1", UserRegistered, "An account was created in enrollment."
+)
+PROGRAMME_PUBLISHED = declare(
+    "pustaka.programme.published.v1",
+    ProgrammePublished,
+    "A programme was published and is open to its track.",
+)
+ENROLLMENT_CONFIRMED = declare(
+    "pustaka.enrollment.confirmed.v1", EnrollmentChanged, "A person holds a seat in a session."
+)
+ENROLLMENT_WAITLISTED = declare(
+    "pustaka.enrollment.waitlisted.v1",
+    EnrollmentChanged,
+    "A session was full; the person waits in line for a seat.",
+)
+ATTEMPT_GRADED = declare(
+    "pustaka.attempt.graded.v1",
+    AttemptGraded,
+    "A quiz attempt was submitted and graded, with its score per competency area.",
+)
