@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, g, jsonify, render_template, request
 from flask_babel import Babel
@@ -25,6 +23,7 @@ from .bus import EventBus
 from .config import service_config
 from .consumer import Handler
 from .errors import DomainError
+from .localtime import local_time
 from .keys import secret_key, signing_key_files
 from .tracing import child_of, configure_logging, current_traceparent
 
@@ -85,7 +84,7 @@ def create_service_app(
 
     private_file, public_file = _key_files(app.config, data_dir)
     db.init_app(app)
-    Migrate(app, db, directory=str(package_dir / "migrations"))
+    Migrate(app, db, directory=str(package_dir / "migrations"), render_as_batch=True)
     app.extensions["pustaka"] = ServiceRuntime(
         name=service,
         bus=EventBus(
@@ -241,12 +240,10 @@ def _register_tracing(app: Flask) -> None:
             current_traceparent.reset(token)
 
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
-
-
-def local_time(moment: datetime | None) -> str:
-    """Times are stored in UTC and shown in Semarang's zone (WIB)."""
-    return moment.astimezone(JAKARTA).strftime("%d-%m-%Y %H:%M WIB") if moment else ""
+def _public_link(urls: Mapping[str, str], path: str) -> str:
+    """``/<service>/rest`` as that service's public URL, which may be on another host."""
+    service, _, rest = path.lstrip("/").partition("/")
+    return urls[service] + "/" + rest if service in urls else path
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -258,6 +255,7 @@ def _register_template_helpers(app: Flask) -> None:
         return {
             "current_user": auth.cookie_identity(),
             "service_url": lambda name, path="": urls[name] + path,
+            "public_link": lambda path: _public_link(urls, path),
             "current_language": select_language(),
             "service_name": app.config["PUSTAKA_SERVICE"],
         }

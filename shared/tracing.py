@@ -45,3 +45,4 @@ def configure_logging(level: int = logging.INFO) -> None:
     if not any(isinstance(f, TraceIdFilter) for h in root.handlers for f in h.filters):
         root.addHandler(handler)
     root.setLevel(level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

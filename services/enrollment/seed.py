@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import handlers
-from .models import Programme
+from .models import Programme, User
 
 PROGRAMMES = [
     {
@@ -47,10 +47,13 @@ def seed_demo(session: Session) -> list[str]:
     if session.scalar(select(Programme.id).limit(1)):
         return []
     lines = []
-    for email, name, roles in (
+    accounts = [
         ("koordinator@pustaka.local", "Sri Wahyuni", ["coordinator"]),
         ("staf@pustaka.local", "Budi Santoso", ["staff"]),
-    ):
+    ]
+    if not session.scalar(select(User.id).limit(1)):  # no admin came from the environment
+        accounts.insert(0, ("admin@pustaka.local", "Administrator", ["admin"]))
+    for email, name, roles in accounts:
         password = secrets.token_urlsafe(9)
         handlers.create_user(
             session, email=email, name=name, password=password, language="id", roles=roles
