@@ -62,7 +62,7 @@ def create_service_app(
     configure_logging()
     package_dir = Path(__import__(import_name, fromlist=["_"]).__file__).parent
     app = Flask(import_name, template_folder=None, static_folder=str(SHARED_DIR / "static"))
-    app.config.from_mapping(service_config(service))
+    app.config.from_mapping(service_config(service, overrides=config))
     app.config.update(
         API_TITLE=f"Pustaka {service}",
         API_VERSION="v1",
@@ -74,7 +74,7 @@ def create_service_app(
         BABEL_TRANSLATION_DIRECTORIES=f"{package_dir / 'translations'};{SHARED_DIR / 'translations'}",
         WTF_CSRF_TIME_LIMIT=None,
     )
-    app.config.update(config or {})
+    app.config.update(config or {})  # over the defaults just set
     data_dir = Path(app.config["PUSTAKA_DATA_DIR"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(data_dir, service)

@@ -18,19 +18,22 @@ def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(environ.get("PUSTAKA_DATA_DIR", "var")).resolve()
 
 
-def service_config(service: str, environ: Mapping[str, str] = os.environ) -> dict:
-    """The Flask config of one service, read from the environment."""
-    folder = data_dir(environ)
+def service_config(
+    service: str, environ: Mapping[str, str] = os.environ, overrides: Mapping | None = None
+) -> dict:
+    """The Flask config of one service, read from the environment, then the overrides."""
+    overrides = overrides or {}
+    folder = Path(overrides["PUSTAKA_DATA_DIR"]).resolve() if "PUSTAKA_DATA_DIR" in overrides else data_dir(environ)
     upper = service.upper()
     database_url = environ.get(
         f"PUSTAKA_{upper}_DATABASE_URL", f"sqlite:///{folder / (service + '.sqlite')}"
     )
-    return {
+    config = {
         "PUSTAKA_SERVICE": service,
         "PUSTAKA_DATA_DIR": str(folder),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
-        "PUSTAKA_BROKER_URL": environ.get("PUSTAKA_BROKER_URL", "memory://"),
+        "PUSTAKA_BROKER_URL": environ.get("PUSTAKA_BROKER_URL", "memory://localhost/"),
         "PUSTAKA_EXCHANGE": environ.get("PUSTAKA_EXCHANGE", "pustaka.events"),
         "PUSTAKA_QUEUE_PREFIX": environ.get("PUSTAKA_QUEUE_PREFIX", "pustaka"),
         "PUSTAKA_MAX_ATTEMPTS": int(environ.get("PUSTAKA_MAX_ATTEMPTS", "5")),
@@ -49,6 +52,8 @@ def service_config(service: str, environ: Mapping[str, str] = os.environ) -> dic
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
     }
+    config.update(overrides)
+    return config
 
 
 def engine_options(database_url: str) -> dict:

@@ -17,7 +17,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from marshmallow import ValidationError as SchemaValidationError
+from marshmallow import validate
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from shared.catalog import ROLES
 
@@ -44,13 +46,21 @@ ROLE_LABELS = {
 }
 
 
+def email_address(form, field) -> None:
+    """The same rule as the API's schemas, so a form and the API accept the same addresses."""
+    try:
+        validate.Email()(field.data or "")
+    except SchemaValidationError:
+        raise ValidationError(_l("Enter a valid email address.")) from None
+
+
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
+    email = EmailField(_l("Email"), validators=[DataRequired(), email_address])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
 class UserForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), email_address, Length(max=254)])
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
     language = SelectField(_l("Language"), choices=[("id", "Bahasa Indonesia"), ("en", "English")])

@@ -1,0 +1,154 @@
+"""Test helpers: real servers, per-run databases and queues, and a running in-process system."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+from kombu import Connection
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from services import system
+from shared.config import SERVICES, engine_options
+from shared.runtime import ServiceWorker
+
+PG_URL = os.environ.get("PUSTAKA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("PUSTAKA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def check_reachable(url: str, what: str) -> None:
+    """Fail, never skip, when a server the tests need is not there."""
+    parsed = urlparse(url.replace("+psycopg", ""))
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=3):
+            pass
+    except OSError as error:
+        raise RuntimeError(
+            f"{what} is unreachable at {parsed.hostname}:{parsed.port} ({error}); "
+            "the test suite needs it running (see README, 'Tests')."
+        ) from None
+
+
+def new_prefix() -> str:
+    return "pt" + uuid.uuid4().hex[:10]
+
+
+class PostgresDatabases:
+    """One PostgreSQL database per service for a test run, dropped afterwards."""
+
+    def __init__(self, prefix: str):
+        self.admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        self.names = {service: f"{prefix}_{service}" for service in SERVICES}
+
+    def url(self, service: str) -> str:
+        return make_url(PG_URL).set(database=self.names[service]).render_as_string(hide_password=False)
+
+    def create(self) -> None:
+        with self.admin.connect() as connection:
+            for name in self.names.values():
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def truncate(self, service: str) -> None:
+        engine = create_engine(self.url(service))
+        with engine.begin() as connection:
+            tables = connection.scalars(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            ).all()
+            if tables:
+                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+
+    def drop(self) -> None:
+        with self.admin.connect() as connection:
+            for name in self.names.values():
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def delete_broker_objects(prefix: str) -> None:
+    with Connection(AMQP_URL) as connection:
+        channel = connection.default_channel
+        for service in SERVICES:
+            channel.queue_delete(f"{prefix}.{service}")
+        channel.exchange_delete(f"{prefix}.events")
+
+
+def service_config(service: str, *, data_dir: str, prefix: str, databases: PostgresDatabases | None) -> dict:
+    config = {
+        "TESTING": True,
+        "PUSTAKA_DATA_DIR": data_dir,
+        "PUSTAKA_EXCHANGE": f"{prefix}.events",
+        "PUSTAKA_QUEUE_PREFIX": prefix,
+        "PUSTAKA_RETRY_BACKOFF": 0.01,
+        "PUSTAKA_MAX_ATTEMPTS": 3,
+        "PUSTAKA_RELAY_INTERVAL": 0.02,
+        "PUSTAKA_BROKER_URL": AMQP_URL if databases else "memory://localhost/",
+    }
+    if databases:
+        config["SQLALCHEMY_DATABASE_URI"] = databases.url(service)
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(databases.url(service))
+    return config
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class RunningSystem:
+    """The three services in this process, migrated, with their workers running as threads."""
+
+    def __init__(self, mode: str, configs: dict[str, dict]):
+        self.mode = mode
+        self.apps = {name: system.create_app(name, configs[name]) for name in SERVICES}
+        for app in self.apps.values():
+            system.prepare(app)
+        self.stop_event = threading.Event()
+        self.workers = [ServiceWorker(app) for app in self.apps.values()]
+
+    def start(self) -> RunningSystem:
+        for worker in self.workers:
+            worker.start(self.stop_event)
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for worker in self.workers:
+            worker.join(timeout=5)
+        for app in self.apps.values():
+            with app.app_context():
+                app.extensions["pustaka"].db.engine.dispose()
+
+    def client(self, service: str):
+        return self.apps[service].test_client()
+
+    def query(self, service: str, function: Callable):
+        """Run function(session) against a service's database."""
+        app = self.apps[service]
+        with app.app_context():
+            session = app.extensions["pustaka"].session_factory()()
+            try:
+                return function(session)
+            finally:
+                session.close()
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_PATTERN.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
