@@ -172,5 +172,3 @@ def replay(service: str, letter_ids: tuple[int, ...], replay_all: bool) -> None:
         replay_dead_letter(session, letter, runtime.bus.queue_name(service))
     session.commit()
     click.echo(f"{len(letters)} dead letter(s) queued for replay")
-
-

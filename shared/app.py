@@ -23,8 +23,8 @@ from .bus import EventBus
 from .config import service_config
 from .consumer import Handler
 from .errors import DomainError
-from .localtime import local_time
 from .keys import secret_key, signing_key_files
+from .localtime import local_time
 from .tracing import child_of, configure_logging, current_traceparent
 
 SHARED_DIR = Path(__file__).parent
@@ -155,9 +155,7 @@ def _operations_blueprint() -> Blueprint:
         except Exception as error:  # noqa: BLE001
             checks["broker"] = f"unreachable: {type(error).__name__}"
         ready = all(value == "ok" for value in checks.values())
-        return jsonify(status="ready" if ready else "not ready", checks=checks), (
-            200 if ready else 503
-        )
+        return jsonify(status="ready" if ready else "not ready", checks=checks), (200 if ready else 503)
 
     return ops
 
@@ -204,9 +202,7 @@ def _register_error_handlers(app: Flask) -> None:
             if error.errors:
                 body["errors"] = error.errors
             return jsonify(body), error.status
-        return render_template(
-            "error.html", status=error.status, message=error.message
-        ), error.status
+        return render_template("error.html", status=error.status, message=error.message), error.status
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -216,9 +212,7 @@ def _register_error_handlers(app: Flask) -> None:
     def unexpected_error(error: Exception):
         log.exception("unhandled error")
         if wants_json():
-            return jsonify(
-                code=500, status="Internal Server Error", message="Unexpected error."
-            ), 500
+            return jsonify(code=500, status="Internal Server Error", message="Unexpected error."), 500
         return render_template("error.html", status=500, message="Unexpected error."), 500
 
 

@@ -65,9 +65,7 @@ class EventBus:
         queue(channel).declare()
         return queue
 
-    def publish(
-        self, producer: Producer, body: str, event_type: str, destination_queue: str | None
-    ) -> None:
+    def publish(self, producer: Producer, body: str, event_type: str, destination_queue: str | None) -> None:
         """Publish one persistent message; returns once the broker has confirmed it."""
         producer.publish(
             body.encode(),

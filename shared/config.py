@@ -23,11 +23,13 @@ def service_config(
 ) -> dict:
     """The Flask config of one service, read from the environment, then the overrides."""
     overrides = overrides or {}
-    folder = Path(overrides["PUSTAKA_DATA_DIR"]).resolve() if "PUSTAKA_DATA_DIR" in overrides else data_dir(environ)
-    upper = service.upper()
-    database_url = environ.get(
-        f"PUSTAKA_{upper}_DATABASE_URL", f"sqlite:///{folder / (service + '.sqlite')}"
+    folder = (
+        Path(overrides["PUSTAKA_DATA_DIR"]).resolve()
+        if "PUSTAKA_DATA_DIR" in overrides
+        else data_dir(environ)
     )
+    upper = service.upper()
+    database_url = environ.get(f"PUSTAKA_{upper}_DATABASE_URL", f"sqlite:///{folder / (service + '.sqlite')}")
     config = {
         "PUSTAKA_SERVICE": service,
         "PUSTAKA_DATA_DIR": str(folder),
@@ -39,8 +41,7 @@ def service_config(
         "PUSTAKA_MAX_ATTEMPTS": int(environ.get("PUSTAKA_MAX_ATTEMPTS", "5")),
         "PUSTAKA_RETRY_BACKOFF": float(environ.get("PUSTAKA_RETRY_BACKOFF", "0.5")),
         "PUSTAKA_RELAY_INTERVAL": float(environ.get("PUSTAKA_RELAY_INTERVAL", "0.05")),
-        "SECRET_KEY": environ.get(f"PUSTAKA_{upper}_SECRET_KEY")
-        or environ.get("PUSTAKA_SECRET_KEY"),
+        "SECRET_KEY": environ.get(f"PUSTAKA_{upper}_SECRET_KEY") or environ.get("PUSTAKA_SECRET_KEY"),
         "PUSTAKA_JWT_PRIVATE_KEY_FILE": environ.get("PUSTAKA_JWT_PRIVATE_KEY_FILE"),
         "PUSTAKA_JWT_PUBLIC_KEY_FILE": environ.get("PUSTAKA_JWT_PUBLIC_KEY_FILE"),
         "PUSTAKA_ADMIN_EMAIL": environ.get("PUSTAKA_ADMIN_EMAIL"),

@@ -81,13 +81,9 @@ class InboxProcessor:
             session = self.session_factory()
             try:
                 if session.get(InboxEntry, (self.consumer, event.id)):
-                    log.info(
-                        "%s: %s %s already handled; skipped", self.consumer, event.type, event.id
-                    )
+                    log.info("%s: %s %s already handled; skipped", self.consumer, event.type, event.id)
                     return "duplicate"
-                session.add(
-                    InboxEntry(consumer=self.consumer, event_id=event.id, event_type=event.type)
-                )
+                session.add(InboxEntry(consumer=self.consumer, event_id=event.id, event_type=event.type))
                 session.flush()
                 self.handlers[event.type](event, session)
                 session.commit()
@@ -159,18 +155,14 @@ class InboxConsumer(ConsumerMixin):
         self.prefetch = prefetch
 
     def get_consumers(self, Consumer, channel):  # noqa: N803 - kombu's signature
-        return [
-            Consumer(queues=[self.queue], on_message=self.on_message, prefetch_count=self.prefetch)
-        ]
+        return [Consumer(queues=[self.queue], on_message=self.on_message, prefetch_count=self.prefetch)]
 
     def on_message(self, message) -> None:
         try:
             self.processor.process(message.body)
         except SQLAlchemyError as error:
             # The database itself is away: leave the message to be redelivered later.
-            log.error(
-                "%s: database unavailable, message requeued: %s", self.processor.consumer, error
-            )
+            log.error("%s: database unavailable, message requeued: %s", self.processor.consumer, error)
             time.sleep(1.0)
             message.requeue()
             return

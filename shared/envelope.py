@@ -52,9 +52,7 @@ class CloudEvent:
         return cls(**known)
 
 
-def new_event(
-    type_name: str, data: dict, *, service: str, subject: str | None = None
-) -> CloudEvent:
+def new_event(type_name: str, data: dict, *, service: str, subject: str | None = None) -> CloudEvent:
     """A catalog event from this service, carrying the trace of the current action."""
     event_type = catalog.get(type_name)
     return CloudEvent(

@@ -57,9 +57,7 @@ class DeadLetter(MessagingBase):
     replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def add_to_outbox(
-    session: Session, event: CloudEvent, destination_queue: str | None = None
-) -> OutboxMessage:
+def add_to_outbox(session: Session, event: CloudEvent, destination_queue: str | None = None) -> OutboxMessage:
     """Stage an event in the caller's transaction; the relay publishes it after commit."""
     message = OutboxMessage(
         event_id=event.id,
@@ -85,7 +83,5 @@ def replay_dead_letter(session: Session, letter: DeadLetter, queue: str) -> None
 
 def dead_letters(session: Session, consumer: str) -> list[DeadLetter]:
     return list(
-        session.scalars(
-            select(DeadLetter).where(DeadLetter.consumer == consumer).order_by(DeadLetter.id)
-        )
+        session.scalars(select(DeadLetter).where(DeadLetter.consumer == consumer).order_by(DeadLetter.id))
     )

@@ -49,9 +49,7 @@ class ServiceWorker:
                 bus.declare(connection, self.runtime.name, self.runtime.handlers)
             return True
         except BROKER_ERRORS as error:
-            log.warning(
-                "%s: broker unreachable, queue not declared yet: %s", self.runtime.name, error
-            )
+            log.warning("%s: broker unreachable, queue not declared yet: %s", self.runtime.name, error)
             return False
 
     def start(self, stop: threading.Event) -> None:

@@ -59,7 +59,9 @@ class PostgresDatabases:
         engine = create_engine(self.url(service))
         with engine.begin() as connection:
             tables = connection.scalars(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
             ).all()
             if tables:
                 connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

@@ -42,8 +42,13 @@ def admin_token(running) -> str:
 def create_user(client, admin: str, email: str, roles: list[str], language: str = "id") -> dict:
     response = client.post(
         "/api/v1/users",
-        json={"email": email, "name": email.split("@")[0].title(), "password": "password-123",
-              "language": language, "roles": roles},
+        json={
+            "email": email,
+            "name": email.split("@")[0].title(),
+            "password": "password-123",
+            "language": language,
+            "roles": roles,
+        },
         headers=bearer(admin),
     )
     assert response.status_code == 201, response.json
@@ -53,8 +58,13 @@ def create_user(client, admin: str, email: str, roles: list[str], language: str 
 def programme_with_session(client, coordinator: str, seats: int) -> tuple[dict, dict]:
     response = client.post(
         "/api/v1/programmes",
-        json={"title_id": "Pelatihan Katalogisasi", "title_en": "Cataloguing Training",
-              "track": "staff", "type": "training", "competency_areas": ["cataloguing"]},
+        json={
+            "title_id": "Pelatihan Katalogisasi",
+            "title_en": "Cataloguing Training",
+            "track": "staff",
+            "type": "training",
+            "competency_areas": ["cataloguing"],
+        },
         headers=bearer(coordinator),
     )
     assert response.status_code == 201, response.json
@@ -62,8 +72,12 @@ def programme_with_session(client, coordinator: str, seats: int) -> tuple[dict, 
     starts = datetime.now(UTC) + timedelta(days=3)
     response = client.post(
         f"/api/v1/programmes/{programme['id']}/sessions",
-        json={"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=4)).isoformat(),
-              "venue": "Ruang Seminar", "capacity": seats},
+        json={
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=4)).isoformat(),
+            "venue": "Ruang Seminar",
+            "capacity": seats,
+        },
         headers=bearer(coordinator),
     )
     assert response.status_code == 201, response.json
@@ -94,7 +108,9 @@ def test_api_thread_enrollment_to_inbox(running):
     assert (second.status_code, second.json["status"]) == (201, "waitlisted")
     assert again.status_code == 409 and again.json["message"]
 
-    ani_inbox = wait_for(lambda: inbox(running, ani)["items"] and inbox(running, ani), what="ani's notification")
+    ani_inbox = wait_for(
+        lambda: inbox(running, ani)["items"] and inbox(running, ani), what="ani's notification"
+    )
     assert ani_inbox["unread_count"] == 1
     assert ani_inbox["items"][0]["event_type"] == "pustaka.enrollment.confirmed.v1"
     assert "Pelatihan Katalogisasi" in ani_inbox["items"][0]["body"]
@@ -107,9 +123,12 @@ def test_api_thread_enrollment_to_inbox(running):
     assert marked.status_code == 200 and marked.json["read"] is True
     assert inbox(running, ani)["unread_count"] == 0
     # Nobody reads or marks another person's items.
-    assert running.client("notification").post(
-        f"/api/v1/inbox/{item['id']}/read", headers=bearer(budi)
-    ).status_code == 404
+    assert (
+        running.client("notification")
+        .post(f"/api/v1/inbox/{item['id']}/read", headers=bearer(budi))
+        .status_code
+        == 404
+    )
 
 
 def test_web_thread_login_enroll_and_inbox(running):
@@ -121,18 +140,30 @@ def test_web_thread_login_enroll_and_inbox(running):
     coordinator_web = running.client("enrollment")
     login(coordinator_web, "koordinator@test.local")
     page = coordinator_web.get("/programmes/new")
-    response = coordinator_web.post("/programmes/new", data={
-        "csrf_token": csrf_token(page.text), "title_id": "Seminar Layanan Digital",
-        "title_en": "Digital Services Seminar", "track": "staff", "type": "seminar",
-        "competency_areas": "digital_services",
-    })
+    response = coordinator_web.post(
+        "/programmes/new",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "title_id": "Seminar Layanan Digital",
+            "title_en": "Digital Services Seminar",
+            "track": "staff",
+            "type": "seminar",
+            "competency_areas": "digital_services",
+        },
+    )
     assert response.status_code == 302
     programme_path = response.headers["Location"]
     page = coordinator_web.get(programme_path)
-    response = coordinator_web.post(f"{programme_path}/sessions", data={
-        "csrf_token": csrf_token(page.text), "starts_at": "2030-01-10T09:00",
-        "ends_at": "2030-01-10T12:00", "venue": "Aula", "capacity": "5",
-    })
+    response = coordinator_web.post(
+        f"{programme_path}/sessions",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "starts_at": "2030-01-10T09:00",
+            "ends_at": "2030-01-10T12:00",
+            "venue": "Aula",
+            "capacity": "5",
+        },
+    )
     assert response.status_code == 302
     assert "10-01-2030 09:00 WIB" in coordinator_web.get(programme_path).text
 
@@ -151,9 +182,14 @@ def test_web_thread_login_enroll_and_inbox(running):
 
 def login(client, email: str, password: str = "password-123") -> None:
     page = client.get("/login")
-    response = client.post("/login", data={
-        "csrf_token": csrf_token(page.text), "email": email, "password": password,
-    })
+    response = client.post(
+        "/login",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": email,
+            "password": password,
+        },
+    )
     assert response.status_code == 302, response.text
     cookie = client.get_cookie("pustaka_token")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
@@ -168,7 +204,9 @@ def test_anonymous_and_signed_in_quiz_results(running):
     assert "is_correct" not in json.dumps(quiz)
     answers = {str(q["id"]): q["choices"][0]["id"] for q in quiz["questions"]}
 
-    anonymous = assessment.post("/api/v1/quizzes/literasi-informasi-dasar/attempts", json={"answers": answers})
+    anonymous = assessment.post(
+        "/api/v1/quizzes/literasi-informasi-dasar/attempts", json={"answers": answers}
+    )
     assert anonymous.status_code == 201 and anonymous.json["max_score"] == 5
 
     # The web form, without an account.
@@ -212,19 +250,36 @@ def lms_client(running) -> dict:
 
 def signed_post(client, secret: str, body: bytes, webhook_id: str, timestamp: int | None = None):
     timestamp = int(time.time()) if timestamp is None else timestamp
-    return client.post("/api/v1/lms/events", data=body, content_type="application/json", headers={
-        "webhook-id": webhook_id, "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, webhook_id, timestamp, body),
-    })
+    return client.post(
+        "/api/v1/lms/events",
+        data=body,
+        content_type="application/json",
+        headers={
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(secret, webhook_id, timestamp, body),
+        },
+    )
 
 
 def completion(email: str) -> bytes:
-    return json.dumps({
-        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "https://moodle.example.org",
-        "type": "lms.course.completed", "time": datetime.now(UTC).isoformat(),
-        "data": {"learner_email": email, "course_id": "MDL-42", "course_title": "Metadata Dasar",
-                 "completed_at": datetime.now(UTC).isoformat(), "score": 88, "max_score": 100},
-    }).encode()
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "https://moodle.example.org",
+            "type": "lms.course.completed",
+            "time": datetime.now(UTC).isoformat(),
+            "data": {
+                "learner_email": email,
+                "course_id": "MDL-42",
+                "course_title": "Metadata Dasar",
+                "completed_at": datetime.now(UTC).isoformat(),
+                "score": 88,
+                "max_score": 100,
+            },
+        }
+    ).encode()
 
 
 def test_lms_completion_lands_once_in_the_learner_record(running):
@@ -265,9 +320,9 @@ def test_lms_ingress_refuses_bad_signatures_and_malformed_bodies(running):
     assert response.status_code == 422 and "data.course_id" in response.json["errors"]
     unknown = signed_post(enrollment, client["secret"], completion("nobody@test.local"), "m5")
     assert unknown.status_code == 422 and "data.learner_email" in unknown.json["errors"]
-    assert running.query(
-        "enrollment", lambda s: s.scalar(select(func.count()).select_from(LearnerRecord))
-    ) == 0
+    assert (
+        running.query("enrollment", lambda s: s.scalar(select(func.count()).select_from(LearnerRecord))) == 0
+    )
 
 
 def test_no_notification_is_created_twice_for_one_event(running):
@@ -291,12 +346,20 @@ def test_no_notification_is_created_twice_for_one_event(running):
 
     running.query("enrollment", republish)
     wait_for(
-        lambda: running.query("enrollment", lambda s: s.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
-        )) == 0,
+        lambda: (
+            running.query(
+                "enrollment",
+                lambda s: s.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.published_at.is_(None))
+                ),
+            )
+            == 0
+        ),
         what="republish",
     )
     time.sleep(0.5)
-    assert running.query(
-        "notification", lambda s: s.scalar(select(func.count()).select_from(Notification))
-    ) == 1
+    assert (
+        running.query("notification", lambda s: s.scalar(select(func.count()).select_from(Notification))) == 1
+    )

@@ -31,9 +31,7 @@ class Quiz(db.Model):
     pass_percent: Mapped[float] = mapped_column(Float, default=60.0)
     published: Mapped[bool] = mapped_column(default=True)
 
-    questions: Mapped[list[Question]] = relationship(
-        back_populates="quiz", order_by="Question.position"
-    )
+    questions: Mapped[list[Question]] = relationship(back_populates="quiz", order_by="Question.position")
 
     def title(self, language: str) -> str:
         return self.title_en if language == "en" else self.title_id

@@ -51,9 +51,7 @@ def take_quiz(slug: str):
             session[OWN_ATTEMPTS] = [*session.get(OWN_ATTEMPTS, [])[-19:], attempt.id]
             return redirect(url_for("web.result", attempt_id=attempt.id))
     status = 400 if (form.errors or missing) else 200
-    return render_template(
-        "quiz.html", quiz=quiz, form=form, missing=missing, chosen=request.form
-    ), status
+    return render_template("quiz.html", quiz=quiz, form=form, missing=missing, chosen=request.form), status
 
 
 @web.get("/attempts/<int:attempt_id>")

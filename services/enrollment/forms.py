@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from marshmallow import ValidationError as SchemaValidationError
+from marshmallow import validate
 from wtforms import (
     DateTimeLocalField,
     EmailField,
@@ -17,8 +19,6 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from marshmallow import ValidationError as SchemaValidationError
-from marshmallow import validate
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from shared.catalog import ROLES
@@ -85,16 +85,15 @@ class ProgrammeForm(FlaskForm):
 
     def programme_data(self) -> dict:
         areas = [area.strip() for area in (self.competency_areas.data or "").split(",") if area.strip()]
-        data = {name: getattr(self, name).data or "" for name in (
-            "title_id", "title_en", "description_id", "description_en", "track", "type"
-        )}
+        data = {
+            name: getattr(self, name).data or ""
+            for name in ("title_id", "title_en", "description_id", "description_en", "track", "type")
+        }
         return {**data, "competency_areas": areas, "status": "published"}
 
 
 class SessionForm(FlaskForm):
-    starts_at = DateTimeLocalField(
-        _l("Starts (WIB)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
-    )
+    starts_at = DateTimeLocalField(_l("Starts (WIB)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends (WIB)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     venue = StringField(_l("Venue or online link"), validators=[Optional(), Length(max=300)])
     capacity = IntegerField(_l("Seats"), validators=[DataRequired(), NumberRange(min=1, max=10000)])

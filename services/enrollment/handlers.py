@@ -56,9 +56,7 @@ def create_user(
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict(
-            "An account with this email already exists.", {"email": ["Already taken."]}
-        ) from None
+        raise Conflict("An account with this email already exists.", {"email": ["Already taken."]}) from None
     publish(
         session,
         catalog.USER_REGISTERED.name,
@@ -89,9 +87,7 @@ def ensure_admin(session: Session, email: str, password: str) -> bool:
     """Create the first admin from the environment, once; True if it was created now."""
     if session.scalar(select(User.id).where(User.email == email.strip().lower())):
         return False
-    create_user(
-        session, email=email, name="Administrator", password=password, language="id", roles=["admin"]
-    )
+    create_user(session, email=email, name="Administrator", password=password, language="id", roles=["admin"])
     return True
 
 

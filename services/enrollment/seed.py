@@ -55,9 +55,7 @@ def seed_demo(session: Session) -> list[str]:
         accounts.insert(0, ("admin@pustaka.local", "Administrator", ["admin"]))
     for email, name, roles in accounts:
         password = secrets.token_urlsafe(9)
-        handlers.create_user(
-            session, email=email, name=name, password=password, language="id", roles=roles
-        )
+        handlers.create_user(session, email=email, name=name, password=password, language="id", roles=roles)
         lines.append(f"{', '.join(roles)}: {email} / {password}")
     start = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0) + timedelta(days=7)
     for offset, data in enumerate(PROGRAMMES):

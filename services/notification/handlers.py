@@ -53,9 +53,7 @@ def _notify(session: Session, event: CloudEvent, user_id: int, fields: dict, lin
 def on_user_registered(event: CloudEvent, session: Session) -> None:
     data = event.data
     session.merge(
-        Recipient(
-            user_id=data["user_id"], email=data["email"], name=data["name"], language=data["language"]
-        )
+        Recipient(user_id=data["user_id"], email=data["email"], name=data["name"], language=data["language"])
     )
 
 
