@@ -15,13 +15,13 @@ $(INSTALLED): requirements.lock pyproject.toml
 	touch $@
 
 install: $(INSTALLED)
-	@for catalog in $(CATALOGS); do $(BIN)/pybabel compile -q -d $$catalog/translations; done
+	@for catalog in $(CATALOGS); do $(BIN)/pybabel compile -d $$catalog/translations; done
 
 run: install
 	$(BIN)/pustaka run
 
 run-distributed: install
-	set -a && . deploy/distributed.env && set +a && $(BIN)/pustaka migrate
+	set -a && . deploy/distributed.env && set +a && $(BIN)/pustaka migrate && $(BIN)/pustaka seed
 	$(BIN)/honcho -f deploy/Procfile -e deploy/distributed.env start
 
 # Debian's chromium drives the browser test; a test tool's own browser download cannot be used.

@@ -1,9 +1,10 @@
-"""Fixtures: the servers of this machine, and the system in both of its modes."""
+"""Fixtures: the servers of this machine, and the system in each way it runs."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.processes import ProcessSystem
 from tests.support import (
     AMQP_URL,
     PG_URL,
@@ -15,7 +16,8 @@ from tests.support import (
     service_config,
 )
 
-MODES = ("embedded", "distributed")
+# In-process services with worker threads, and the real processes speaking HTTP.
+MODES = ("embedded", "distributed", "embedded-processes", "distributed-processes")
 
 
 @pytest.fixture(scope="session")
@@ -36,14 +38,9 @@ def postgres(real_servers):
     databases.drop()
 
 
-@pytest.fixture(params=MODES)
-def mode(request):
-    return request.param
-
-
 @pytest.fixture
 def make_system(request, tmp_path):
-    """Build the system in a mode: embedded (SQLite, in-memory bus) or distributed (PostgreSQL, RabbitMQ)."""
+    """Build the in-process system: embedded (SQLite, in-memory bus) or distributed (PostgreSQL, RabbitMQ)."""
     created = []
 
     def build(mode: str, start: bool = True) -> RunningSystem:
@@ -66,6 +63,30 @@ def make_system(request, tmp_path):
             delete_broker_objects(prefix)
 
 
-@pytest.fixture
-def running(make_system, mode):
-    return make_system(mode)
+@pytest.fixture(scope="module")
+def embedded_processes(tmp_path_factory):
+    system = ProcessSystem("embedded", tmp_path_factory.mktemp("embedded"), new_prefix()).start()
+    yield system
+    system.stop()
+
+
+@pytest.fixture(scope="module")
+def distributed_processes(real_servers, tmp_path_factory):
+    prefix = new_prefix()
+    databases = PostgresDatabases(prefix)
+    databases.create()
+    system = ProcessSystem("distributed", tmp_path_factory.mktemp("distributed"), prefix, databases)
+    try:
+        yield system.start()
+    finally:
+        system.stop()
+        databases.drop()
+        delete_broker_objects(prefix)
+
+
+@pytest.fixture(params=MODES)
+def running(request, make_system):
+    """The system in each of the ways it runs; process-based ones are shared by a module's tests."""
+    if request.param.endswith("-processes"):
+        return request.getfixturevalue(request.param.replace("-", "_"))
+    return make_system(request.param)

@@ -136,6 +136,9 @@ class RunningSystem:
     def client(self, service: str):
         return self.apps[service].test_client()
 
+    def seed(self, service: str) -> None:
+        system.seed_demo(self.apps[service])
+
     def query(self, service: str, function: Callable):
         """Run function(session) against a service's database."""
         app = self.apps[service]
@@ -154,3 +157,66 @@ def csrf_token(html: str) -> str:
     match = CSRF_PATTERN.search(html)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+class HttpResponse:
+    """A requests response shaped like Flask's test response, paths relative to the service."""
+
+    def __init__(self, response, prefix: str):
+        self.status_code = response.status_code
+        self.text = response.text
+        self.headers = dict(response.headers)
+        location = self.headers.get("Location")
+        if location:
+            path = urlparse(location).path if "://" in location else location
+            self.headers["Location"] = path.removeprefix(prefix)
+        try:
+            self.json = response.json()
+        except ValueError:
+            self.json = None
+
+
+class HttpClient:
+    """Speaks HTTP to a running service, with the test client's small interface."""
+
+    def __init__(self, base_url: str, service: str):
+        import requests
+
+        self.base_url = base_url
+        self.prefix = f"/{service}"
+        self.http = requests.Session()
+
+    def open(self, method: str, path: str, *, json=None, data=None, headers=None, content_type=None):
+        headers = dict(headers or {})
+        if content_type:
+            headers["Content-Type"] = content_type
+        response = self.http.request(
+            method,
+            self.base_url + self.prefix + path,
+            json=json,
+            data=data,
+            headers=headers,
+            allow_redirects=False,
+            timeout=15,
+        )
+        return HttpResponse(response, self.prefix)
+
+    def get(self, path: str, **kwargs):
+        return self.open("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.open("POST", path, **kwargs)
+
+    def get_cookie(self, name: str):
+        from types import SimpleNamespace
+
+        for cookie in self.http.cookies:
+            if cookie.name == name:
+                rest = {key.lower(): value for key, value in cookie._rest.items()}
+                return SimpleNamespace(
+                    value=cookie.value, http_only="httponly" in rest, same_site=rest.get("samesite")
+                )
+        return None
+
+    def set_cookie(self, name: str, value: str) -> None:
+        self.http.cookies.set(name, value)

@@ -1,4 +1,4 @@
-"""The walking skeleton, step by step, in both modes (in-process services, real workers)."""
+"""The walking skeleton, step by step, in every way the system runs."""
 
 from __future__ import annotations
 
@@ -9,19 +9,26 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.enrollment.handlers import ensure_admin
 from services.enrollment.models import LearnerRecord
 from services.notification.models import Notification
+from shared.messaging import OutboxMessage
 from shared.webhooks import sign
 from tests.support import csrf_token, wait_for
 
 ADMIN = ("admin@test.local", "admin-password")
+PASSWORD = "password-123"
 
 
-def token(client, email: str, password: str) -> str:
-    response = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+def email(name: str) -> str:
+    """A fresh address: the process-based systems are shared by all tests of a module."""
+    return f"{name}.{uuid.uuid4().hex[:8]}@test.local"
+
+
+def token(client, address: str, password: str = PASSWORD) -> str:
+    response = client.post("/api/v1/auth/token", json={"email": address, "password": password})
     assert response.status_code == 200, response.json
     return response.json["access_token"]
 
@@ -39,13 +46,13 @@ def admin_token(running) -> str:
     return token(running.client("enrollment"), *ADMIN)
 
 
-def create_user(client, admin: str, email: str, roles: list[str], language: str = "id") -> dict:
+def create_user(client, admin: str, address: str, roles: list[str], language: str = "id") -> dict:
     response = client.post(
         "/api/v1/users",
         json={
-            "email": email,
-            "name": email.split("@")[0].title(),
-            "password": "password-123",
+            "email": address,
+            "name": address.split(".")[0].title(),
+            "password": PASSWORD,
             "language": language,
             "roles": roles,
         },
@@ -53,6 +60,15 @@ def create_user(client, admin: str, email: str, roles: list[str], language: str 
     )
     assert response.status_code == 201, response.json
     return response.json
+
+
+def people(running, *names: str, roles: tuple[str, ...] = ("staff",)) -> list[str]:
+    """New accounts' email addresses, the first one a coordinator."""
+    enrollment, admin = running.client("enrollment"), admin_token(running)
+    addresses = [email(name) for name in names]
+    for index, address in enumerate(addresses):
+        create_user(enrollment, admin, address, ["coordinator"] if index == 0 else list(roles))
+    return addresses
 
 
 def programme_with_session(client, coordinator: str, seats: int) -> tuple[dict, dict]:
@@ -68,10 +84,9 @@ def programme_with_session(client, coordinator: str, seats: int) -> tuple[dict, 
         headers=bearer(coordinator),
     )
     assert response.status_code == 201, response.json
-    programme = response.json
     starts = datetime.now(UTC) + timedelta(days=3)
-    response = client.post(
-        f"/api/v1/programmes/{programme['id']}/sessions",
+    session = client.post(
+        f"/api/v1/programmes/{response.json['id']}/sessions",
         json={
             "starts_at": starts.isoformat(),
             "ends_at": (starts + timedelta(hours=4)).isoformat(),
@@ -80,8 +95,8 @@ def programme_with_session(client, coordinator: str, seats: int) -> tuple[dict, 
         },
         headers=bearer(coordinator),
     )
-    assert response.status_code == 201, response.json
-    return programme, response.json
+    assert session.status_code == 201, session.json
+    return response.json, session.json
 
 
 def inbox(running, access_token: str) -> dict:
@@ -90,61 +105,63 @@ def inbox(running, access_token: str) -> dict:
     return response.json
 
 
+def wait_for_inbox(running, access_token: str, count: int = 1) -> dict:
+    return wait_for(
+        lambda: (box := inbox(running, access_token)) and len(box["items"]) >= count and box,
+        what="notifications",
+    )
+
+
 def test_api_thread_enrollment_to_inbox(running):
     enrollment = running.client("enrollment")
-    admin = admin_token(running)
-    create_user(enrollment, admin, "koordinator@test.local", ["coordinator"])
-    for name in ("ani", "budi"):
-        create_user(enrollment, admin, f"{name}@test.local", ["staff"])
-    coordinator = token(enrollment, "koordinator@test.local", "password-123")
+    coordinator, ani, budi = (token(enrollment, a) for a in people(running, "koordinator", "ani", "budi"))
     _, session = programme_with_session(enrollment, coordinator, seats=1)
 
-    ani = token(enrollment, "ani@test.local", "password-123")
-    budi = token(enrollment, "budi@test.local", "password-123")
-    first = enrollment.post(f"/api/v1/sessions/{session['id']}/enrollments", headers=bearer(ani))
-    second = enrollment.post(f"/api/v1/sessions/{session['id']}/enrollments", headers=bearer(budi))
-    again = enrollment.post(f"/api/v1/sessions/{session['id']}/enrollments", headers=bearer(ani))
+    path = f"/api/v1/sessions/{session['id']}/enrollments"
+    first = enrollment.post(path, headers=bearer(ani))
+    second = enrollment.post(path, headers=bearer(budi))
+    again = enrollment.post(path, headers=bearer(ani))
     assert (first.status_code, first.json["status"]) == (201, "confirmed")
     assert (second.status_code, second.json["status"]) == (201, "waitlisted")
     assert again.status_code == 409 and again.json["message"]
 
-    ani_inbox = wait_for(
-        lambda: inbox(running, ani)["items"] and inbox(running, ani), what="ani's notification"
-    )
+    ani_inbox = wait_for_inbox(running, ani)
     assert ani_inbox["unread_count"] == 1
     assert ani_inbox["items"][0]["event_type"] == "pustaka.enrollment.confirmed.v1"
     assert "Pelatihan Katalogisasi" in ani_inbox["items"][0]["body"]
-    budi_inbox = wait_for(lambda: inbox(running, budi)["items"] and inbox(running, budi), what="budi's")
-    assert budi_inbox["items"][0]["event_type"] == "pustaka.enrollment.waitlisted.v1"
-    assert all(item["event_type"] != "pustaka.enrollment.confirmed.v1" for item in budi_inbox["items"])
+    budi_inbox = wait_for_inbox(running, budi)
+    assert [item["event_type"] for item in budi_inbox["items"]] == ["pustaka.enrollment.waitlisted.v1"]
 
     item = ani_inbox["items"][0]
-    marked = running.client("notification").post(f"/api/v1/inbox/{item['id']}/read", headers=bearer(ani))
+    notification = running.client("notification")
+    marked = notification.post(f"/api/v1/inbox/{item['id']}/read", headers=bearer(ani))
     assert marked.status_code == 200 and marked.json["read"] is True
     assert inbox(running, ani)["unread_count"] == 0
     # Nobody reads or marks another person's items.
-    assert (
-        running.client("notification")
-        .post(f"/api/v1/inbox/{item['id']}/read", headers=bearer(budi))
-        .status_code
-        == 404
+    assert notification.post(f"/api/v1/inbox/{item['id']}/read", headers=bearer(budi)).status_code == 404
+
+
+def login(client, address: str, password: str = PASSWORD) -> None:
+    page = client.get("/login")
+    response = client.post(
+        "/login", data={"csrf_token": csrf_token(page.text), "email": address, "password": password}
     )
+    assert response.status_code == 302, response.text
+    cookie = client.get_cookie("pustaka_token")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
 
 
 def test_web_thread_login_enroll_and_inbox(running):
-    enrollment = running.client("enrollment")
-    admin = admin_token(running)
-    create_user(enrollment, admin, "koordinator@test.local", ["coordinator"])
-    create_user(enrollment, admin, "citra@test.local", ["staff"])
-
+    coordinator_email, citra_email = people(running, "koordinator", "citra")
     coordinator_web = running.client("enrollment")
-    login(coordinator_web, "koordinator@test.local")
+    login(coordinator_web, coordinator_email)
     page = coordinator_web.get("/programmes/new")
+    title = f"Seminar Layanan Digital {uuid.uuid4().hex[:6]}"
     response = coordinator_web.post(
         "/programmes/new",
         data={
             "csrf_token": csrf_token(page.text),
-            "title_id": "Seminar Layanan Digital",
+            "title_id": title,
             "title_en": "Digital Services Seminar",
             "track": "staff",
             "type": "seminar",
@@ -168,48 +185,30 @@ def test_web_thread_login_enroll_and_inbox(running):
     assert "10-01-2030 09:00 WIB" in coordinator_web.get(programme_path).text
 
     staff_web = running.client("enrollment")
-    login(staff_web, "citra@test.local")
+    login(staff_web, citra_email)
     page = staff_web.get(programme_path)
     session_id = int(page.text.split('data-session="')[1].split('"')[0])
     response = staff_web.post(f"/sessions/{session_id}/enroll", data={"csrf_token": csrf_token(page.text)})
     assert response.status_code == 302
-    assert "Seminar Layanan Digital" in staff_web.get("/my-learning").text
+    assert title in staff_web.get("/my-learning").text
 
     notification_web = running.client("notification")
     notification_web.set_cookie("pustaka_token", staff_web.get_cookie("pustaka_token").value)
-    wait_for(lambda: "Seminar Layanan Digital" in notification_web.get("/inbox").text, what="inbox page")
-
-
-def login(client, email: str, password: str = "password-123") -> None:
-    page = client.get("/login")
-    response = client.post(
-        "/login",
-        data={
-            "csrf_token": csrf_token(page.text),
-            "email": email,
-            "password": password,
-        },
-    )
-    assert response.status_code == 302, response.text
-    cookie = client.get_cookie("pustaka_token")
-    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    wait_for(lambda: title in notification_web.get("/inbox").text, what="the inbox page")
 
 
 def test_anonymous_and_signed_in_quiz_results(running):
     enrollment, assessment = running.client("enrollment"), running.client("assessment")
-    from services.system import seed_demo
-
-    seed_demo(running.apps["assessment"])
+    running.seed("assessment")
     quiz = assessment.get("/api/v1/quizzes/literasi-informasi-dasar").json
     assert "is_correct" not in json.dumps(quiz)
     answers = {str(q["id"]): q["choices"][0]["id"] for q in quiz["questions"]}
 
-    anonymous = assessment.post(
-        "/api/v1/quizzes/literasi-informasi-dasar/attempts", json={"answers": answers}
-    )
+    path = "/api/v1/quizzes/literasi-informasi-dasar/attempts"
+    anonymous = assessment.post(path, json={"answers": answers})
     assert anonymous.status_code == 201 and anonymous.json["max_score"] == 5
 
-    # The web form, without an account.
+    # The web form, without an account; the result page is the taker's alone.
     web = running.client("assessment")
     page = web.get("/quizzes/literasi-informasi-dasar")
     form = {"csrf_token": csrf_token(page.text)} | {f"question-{k}": v for k, v in answers.items()}
@@ -219,30 +218,27 @@ def test_anonymous_and_signed_in_quiz_results(running):
     assert result.status_code == 200 and 'id="score"' in result.text
     assert running.client("assessment").get(response.headers["Location"]).status_code == 404
 
-    admin = admin_token(running)
-    user = create_user(enrollment, admin, "dewi@test.local", ["staff"], language="en")
-    dewi = token(enrollment, "dewi@test.local", "password-123")
-    signed_in = assessment.post(
-        "/api/v1/quizzes/literasi-informasi-dasar/attempts", json={"answers": answers}, headers=bearer(dewi)
-    )
+    (dewi_email,) = people(running, "dewi")  # a coordinator may take quizzes too
+    dewi = token(enrollment, dewi_email)
+    signed_in = assessment.post(path, json={"answers": answers}, headers=bearer(dewi))
     assert signed_in.status_code == 201
 
-    record = wait_for(
-        lambda: enrollment.get("/api/v1/me/record", headers=bearer(dewi)).json, what="learner record"
-    )
+    record = wait_for(lambda: enrollment.get("/api/v1/me/record", headers=bearer(dewi)).json, what="record")
     assert [entry["kind"] for entry in record] == ["quiz_result"]
     assert record[0]["score"] == signed_in.json["score"]
-    items = wait_for(lambda: inbox(running, dewi)["items"], what="result notification")
-    assert items[0]["title"] == "Quiz result: Basic Information Literacy Quiz"
+    items = wait_for_inbox(running, dewi)["items"]
+    assert items[0]["title"] == "Hasil kuis: Kuis Literasi Informasi Dasar"
     # The anonymous attempts reached nobody's record.
-    count = running.query("enrollment", lambda s: s.scalar(select(func.count()).select_from(LearnerRecord)))
-    assert count == 1 and user["email"] == "dewi@test.local"
+    sources = running.query("enrollment", lambda s: s.scalars(select(LearnerRecord.source_ref)).all())
+    assert f"attempt:{anonymous.json['id']}" not in sources
+    assert sources.count(f"attempt:{signed_in.json['id']}") == 1
 
 
 def lms_client(running) -> dict:
-    admin = admin_token(running)
     response = running.client("enrollment").post(
-        "/api/v1/lms/clients", json={"name": f"moodle-{uuid.uuid4().hex[:6]}"}, headers=bearer(admin)
+        "/api/v1/lms/clients",
+        json={"name": f"moodle-{uuid.uuid4().hex[:6]}"},
+        headers=bearer(admin_token(running)),
     )
     assert response.status_code == 201, response.json
     return response.json
@@ -262,19 +258,20 @@ def signed_post(client, secret: str, body: bytes, webhook_id: str, timestamp: in
     )
 
 
-def completion(email: str) -> bytes:
+def completion(address: str) -> bytes:
+    now = datetime.now(UTC).isoformat()
     return json.dumps(
         {
             "specversion": "1.0",
             "id": str(uuid.uuid4()),
             "source": "https://moodle.example.org",
             "type": "lms.course.completed",
-            "time": datetime.now(UTC).isoformat(),
+            "time": now,
             "data": {
-                "learner_email": email,
+                "learner_email": address,
                 "course_id": "MDL-42",
                 "course_title": "Metadata Dasar",
-                "completed_at": datetime.now(UTC).isoformat(),
+                "completed_at": now,
                 "score": 88,
                 "max_score": 100,
             },
@@ -285,15 +282,14 @@ def completion(email: str) -> bytes:
 def test_lms_completion_lands_once_in_the_learner_record(running):
     enrollment = running.client("enrollment")
     client = lms_client(running)
-    create_user(enrollment, admin_token(running), "eko@test.local", ["staff"])
-    body, webhook_id = completion("eko@test.local"), f"msg_{uuid.uuid4().hex}"
+    (eko_email,) = people(running, "eko")
+    body, webhook_id = completion(eko_email), f"msg_{uuid.uuid4().hex}"
 
     first = signed_post(enrollment, client["secret"], body, webhook_id)
     again = signed_post(enrollment, client["secret"], body, webhook_id)
     assert (first.status_code, first.json["status"]) == (200, "recorded")
     assert (again.status_code, again.json["status"]) == (200, "duplicate")
-    eko = token(enrollment, "eko@test.local", "password-123")
-    record = enrollment.get("/api/v1/me/record", headers=bearer(eko)).json
+    record = enrollment.get("/api/v1/me/record", headers=bearer(token(enrollment, eko_email))).json
     assert [(entry["kind"], entry["title"], entry["score"]) for entry in record] == [
         ("lms_completion", "Metadata Dasar", 88.0)
     ]
@@ -302,8 +298,8 @@ def test_lms_completion_lands_once_in_the_learner_record(running):
 def test_lms_ingress_refuses_bad_signatures_and_malformed_bodies(running):
     enrollment = running.client("enrollment")
     client = lms_client(running)
-    create_user(enrollment, admin_token(running), "fitri@test.local", ["staff"])
-    body = completion("fitri@test.local")
+    (fitri_email,) = people(running, "fitri")
+    body = completion(fitri_email)
 
     wrong_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     assert signed_post(enrollment, wrong_secret, body, "m1").status_code == 401
@@ -318,48 +314,47 @@ def test_lms_ingress_refuses_bad_signatures_and_malformed_bodies(running):
     del missing["data"]["course_id"]
     response = signed_post(enrollment, client["secret"], json.dumps(missing).encode(), "m4")
     assert response.status_code == 422 and "data.course_id" in response.json["errors"]
-    unknown = signed_post(enrollment, client["secret"], completion("nobody@test.local"), "m5")
+    unknown = signed_post(enrollment, client["secret"], completion(email("nobody")), "m5")
     assert unknown.status_code == 422 and "data.learner_email" in unknown.json["errors"]
-    assert (
-        running.query("enrollment", lambda s: s.scalar(select(func.count()).select_from(LearnerRecord))) == 0
-    )
+    fitri = token(enrollment, fitri_email)
+    assert enrollment.get("/api/v1/me/record", headers=bearer(fitri)).json == []
 
 
-def test_no_notification_is_created_twice_for_one_event(running):
+def test_a_republished_event_notifies_nobody_twice(running):
     enrollment = running.client("enrollment")
-    admin = admin_token(running)
-    create_user(enrollment, admin, "koordinator@test.local", ["coordinator"])
-    create_user(enrollment, admin, "gita@test.local", ["staff"])
-    coordinator = token(enrollment, "koordinator@test.local", "password-123")
+    coordinator, gita = (token(enrollment, a) for a in people(running, "koordinator", "gita"))
     _, session = programme_with_session(enrollment, coordinator, seats=3)
-    gita = token(enrollment, "gita@test.local", "password-123")
-    enrollment.post(f"/api/v1/sessions/{session['id']}/enrollments", headers=bearer(gita))
-    wait_for(lambda: inbox(running, gita)["items"], what="notification")
+    enrolled = enrollment.post(f"/api/v1/sessions/{session['id']}/enrollments", headers=bearer(gita))
+    wait_for_inbox(running, gita)
 
-    # Replay every message the enrollment outbox ever published: the inbox drops them all.
-    from shared.messaging import OutboxMessage
-
+    # Publish this enrollment's event again, as a relay that crashed before its commit would.
     def republish(session):
-        for message in session.scalars(select(OutboxMessage)).all():
-            message.published_at = None
-        session.commit()
-
-    running.query("enrollment", republish)
-    wait_for(
-        lambda: (
-            running.query(
-                "enrollment",
-                lambda s: s.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.published_at.is_(None))
-                ),
+        message = session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.body.contains(f'"enrollment_id": {enrolled.json["id"]},')
             )
-            == 0
+        ).one()
+        message.published_at = None
+        session.commit()
+        return message.event_id
+
+    event_id = running.query("enrollment", republish)
+    wait_for(
+        lambda: running.query(
+            "enrollment",
+            lambda s: (
+                s.get(
+                    OutboxMessage,
+                    s.scalar(select(OutboxMessage.id).where(OutboxMessage.event_id == event_id)),
+                ).published_at
+            ),
         ),
-        what="republish",
+        what="the second publication",
     )
     time.sleep(0.5)
-    assert (
-        running.query("notification", lambda s: s.scalar(select(func.count()).select_from(Notification))) == 1
+    rows = running.query(
+        "notification",
+        lambda s: s.scalars(select(Notification.id).where(Notification.event_id == event_id)).all(),
     )
+    assert len(rows) == 1
+    assert len(inbox(running, gita)["items"]) == 1
