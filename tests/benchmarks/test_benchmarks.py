@@ -1,0 +1,388 @@
+"""Benchmarks: event pipeline throughput and latency, embedded start time, idle memory.
+
+``PUSTAKA_BENCH_SCALE=full`` (``make bench``) runs the real sizes; anything else runs tiny
+ones, so that ``make test`` stays fast. No speed is asserted: every figure goes into the
+table printed at the end of the session, and the assertions check correctness only
+(every event stored exactly once, nothing dead-lettered).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+from argon2 import PasswordHasher
+from kombu import Connection, Exchange, Queue
+from sqlalchemy import func, select
+
+from services.enrollment import handlers
+from services.notification.models import Notification, Recipient
+from shared import catalog
+from shared.config import SERVICES
+from shared.messaging import DeadLetter, OutboxMessage
+from tests.benchmarks.conftest import FULL, Table
+from tests.processes import BIN, ProcessSystem, free_port
+from tests.support import (
+    AMQP_URL,
+    PostgresDatabases,
+    RunningSystem,
+    delete_broker_objects,
+    new_prefix,
+    service_config,
+    wait_for,
+)
+
+PIPELINE_EVENTS = 2000 if FULL else 30
+LATENCY_EVENTS = 1000 if FULL else 50
+LATENCY_INTERVAL = 0.01  # one enrollment every 10 ms: 100 events/s
+LATENCY_TARGET_MS = 100
+START_TARGET_S = 3.0
+RSS_TARGET_MIB = 80
+# Accounts are set up before any clock starts; argon2's default cost (~0.2 s a hash) would
+# only make the setup of 2000 accounts slow.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="module")
+def distributed(real_servers: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """The three services in this process on PostgreSQL and RabbitMQ, all removed afterwards."""
+    prefix = new_prefix()
+    databases = PostgresDatabases(prefix)
+    databases.create()
+    running = None
+    try:
+        data_dir = str(tmp_path_factory.mktemp("bench-distributed"))
+        configs = {
+            name: service_config(name, data_dir=data_dir, prefix=prefix, databases=databases)
+            for name in SERVICES
+        }
+        running = RunningSystem("distributed", configs).start()
+        yield running
+    finally:
+        if running:
+            running.stop()
+        databases.drop()
+        delete_broker_objects(prefix)
+
+
+# The event pipeline ----------------------------------------------------------------------
+
+
+def staff_with_session(running: RunningSystem, count: int) -> tuple[list[int], int]:
+    """count new staff accounts, known to notification already, and a session seating them all."""
+    tag = uuid.uuid4().hex[:8]
+    starts = datetime.now(UTC) + timedelta(days=7)
+
+    def create(session) -> tuple[list[int], int]:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(handlers, "password_hasher", CHEAP_HASHER)
+            users = [
+                handlers.create_user(
+                    session,
+                    email=f"bench{index}.{tag}@test.local",
+                    name=f"Bench {index}",
+                    password="password-123",
+                    language="en",
+                    roles=["staff"],
+                )
+                for index in range(count)
+            ]
+        programme = handlers.create_programme(
+            session,
+            {
+                "title_id": "Pelatihan Tolok Ukur",
+                "title_en": "Benchmark Training",
+                "track": "staff",
+                "type": "training",
+                "competency_areas": ["cataloguing"],
+            },
+            None,
+        )
+        seats = handlers.add_session(
+            session,
+            programme.id,
+            {"starts_at": starts, "ends_at": starts + timedelta(hours=4), "capacity": count},
+        )
+        session.commit()
+        return [user.id for user in users], seats.id
+
+    user_ids, session_id = running.query("enrollment", create)
+    first, last = min(user_ids), max(user_ids)
+    wait_for(
+        lambda: (
+            running.query(
+                "notification",
+                lambda s: s.scalar(select(func.count()).where(Recipient.user_id.between(first, last))),
+            )
+            == count
+        ),
+        timeout=30 + count * 0.05,
+        what="the user.registered events",
+    )
+    return user_ids, session_id
+
+
+def enroll_each(
+    running: RunningSystem, session_id: int, user_ids: list[int], interval: float = 0.0
+) -> list[datetime]:
+    """Enroll each user in a transaction of its own, one every interval seconds; the commit times."""
+    committed: list[datetime] = []
+
+    def enroll_all(session) -> None:
+        started = time.perf_counter()
+        for index, user_id in enumerate(user_ids):
+            delay = started + index * interval - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            handlers.enroll(session, session_id, user_id)
+            session.commit()
+            committed.append(datetime.now(UTC))
+
+    running.query("enrollment", enroll_all)
+    return committed
+
+
+def stored_notifications(running: RunningSystem, user_ids: list[int]) -> list[tuple[int, str, datetime]]:
+    """(user id, event id, created at) of the notifications of these users."""
+    first, last = min(user_ids), max(user_ids)
+    query = select(Notification.user_id, Notification.event_id, Notification.created_at).where(
+        Notification.user_id.between(first, last)
+    )
+    return [tuple(row) for row in running.query("notification", lambda s: s.execute(query).all())]
+
+
+def wait_until_stored(running: RunningSystem, user_ids: list[int]) -> None:
+    first, last = min(user_ids), max(user_ids)
+    count = select(func.count()).where(Notification.user_id.between(first, last))
+    wait_for(
+        lambda: running.query("notification", lambda s: s.scalar(count)) >= len(user_ids),
+        timeout=60 + len(user_ids) * 0.05,
+        what=f"{len(user_ids)} notifications",
+    )
+
+
+def assert_exactly_once(running: RunningSystem, user_ids: list[int]) -> list[tuple[int, str, datetime]]:
+    rows = stored_notifications(running, user_ids)
+    assert sorted(user_id for user_id, _, _ in rows) == sorted(user_ids), "one notification per enrollment"
+    assert len({event_id for _, event_id, _ in rows}) == len(user_ids), "one event per enrollment"
+    dead = running.query("notification", lambda s: s.scalar(select(func.count()).select_from(DeadLetter)))
+    assert dead == 0, "nothing dead-lettered"
+    return rows
+
+
+def raw_kombu_rate(count: int, payload: bytes, timeout: float = 120) -> float:
+    """Messages/s through RabbitMQ alone, from the first confirmed persistent publish to the last ack."""
+    name = f"{new_prefix()}.raw"
+    exchange = Exchange(name, type="topic", durable=True)
+    queue = Queue(name, exchange=exchange, routing_key="bench", durable=True)
+    acked: list[float] = []
+    errors: list[Exception] = []
+
+    def on_message(message) -> None:
+        message.ack()
+        acked.append(time.perf_counter())
+
+    def consume() -> None:
+        try:
+            with (
+                Connection(AMQP_URL) as connection,
+                connection.Consumer(queue, on_message=on_message, prefetch_count=16),
+            ):
+                deadline = time.monotonic() + timeout
+                while len(acked) < count and time.monotonic() < deadline:
+                    with contextlib.suppress(TimeoutError):
+                        connection.drain_events(timeout=1)
+        except Exception as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+
+    with Connection(AMQP_URL, transport_options={"confirm_publish": True}) as connection:
+        channel = connection.default_channel
+        queue(channel).declare()
+        try:
+            consumer = threading.Thread(target=consume, daemon=True)
+            consumer.start()
+            producer = connection.Producer()
+            started = time.perf_counter()
+            for _ in range(count):
+                producer.publish(
+                    payload,
+                    exchange=exchange,
+                    routing_key="bench",
+                    content_type="application/cloudevents+json",
+                    content_encoding="utf-8",
+                    delivery_mode=2,
+                    retry=False,
+                )
+            consumer.join(timeout)
+        finally:
+            channel.queue_delete(name)
+            channel.exchange_delete(name)
+    assert not errors, errors
+    assert len(acked) == count, f"{len(acked)} of {count} raw messages acked"
+    return count / (acked[-1] - started)
+
+
+def test_event_pipeline_throughput(distributed: RunningSystem, bench_table: Table) -> None:
+    user_ids, session_id = staff_with_session(distributed, PIPELINE_EVENTS)
+
+    started = time.perf_counter()
+    enroll_each(distributed, session_id, user_ids)
+    committed = time.perf_counter()
+    wait_until_stored(distributed, user_ids)
+    elapsed = time.perf_counter() - started
+    assert_exactly_once(distributed, user_ids)
+
+    payload = distributed.query(
+        "enrollment",
+        lambda s: s.scalar(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.event_type == catalog.ENROLLMENT_CONFIRMED.name)
+            .limit(1)
+        ),
+    )
+    raw = raw_kombu_rate(PIPELINE_EVENTS, payload.encode())
+    pipeline = PIPELINE_EVENTS / elapsed
+    bench_table.add(
+        f"1. pipeline, {PIPELINE_EVENTS} enrollments -> notifications (/s)",
+        f"{pipeline:.0f}",
+        f"{raw:.0f} raw kombu",
+        f"{pipeline / raw:.2f}x",
+        ">= 0.5x",
+    )
+    bench_table.add(
+        "   of which committing the enrollments (/s)", f"{PIPELINE_EVENTS / (committed - started):.0f}"
+    )
+
+
+def test_latency_at_steady_rate(distributed: RunningSystem, bench_table: Table) -> None:
+    user_ids, session_id = staff_with_session(distributed, LATENCY_EVENTS)
+
+    started = time.perf_counter()
+    committed_at = enroll_each(distributed, session_id, user_ids, interval=LATENCY_INTERVAL)
+    rate = LATENCY_EVENTS / (time.perf_counter() - started)
+    wait_until_stored(distributed, user_ids)
+    rows = assert_exactly_once(distributed, user_ids)
+
+    stored_at = {user_id: created_at for user_id, _, created_at in rows}
+    latencies = [
+        (stored_at[user_id] - commit).total_seconds() * 1000
+        for user_id, commit in zip(user_ids, committed_at, strict=True)
+    ]
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    target = f"{LATENCY_TARGET_MS} ms"
+    label = f"2. latency commit -> stored, {LATENCY_EVENTS} at 100/s"
+    bench_table.add(f"{label}: p50 (ms)", f"{cuts[49]:.1f}")
+    bench_table.add(
+        f"{label}: p99 (ms)", f"{cuts[98]:.1f}", target, f"{cuts[98] / LATENCY_TARGET_MS:.2f}x", f"< {target}"
+    )
+    bench_table.add("   commit rate achieved (/s)", f"{rate:.0f}", "100/s", f"{rate / 100:.2f}x", "100/s")
+
+
+# Processes -------------------------------------------------------------------------------
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+def seconds_to_healthy(data_dir: Path, log_file: Path, timeout: float = 60) -> float:
+    """Launch `pustaka run` on data_dir; seconds until /enrollment/healthz answers 200. Stops it."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PUSTAKA_")}
+    env["PUSTAKA_DATA_DIR"] = str(data_dir)
+    url = f"http://127.0.0.1:{port}/enrollment/healthz"
+    with open(log_file, "ab") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [str(BIN / "pustaka"), "run", "--port", str(port), "--no-seed"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(url, timeout=1).status_code == 200:
+                        return time.perf_counter() - started
+                except (requests.ConnectionError, requests.Timeout):
+                    pass
+                assert process.poll() is None, f"pustaka run exited: {log_file.read_text()[-3000:]}"
+                time.sleep(0.01)
+            raise AssertionError(f"pustaka run not healthy after {timeout}s")
+        finally:
+            stop_process(process)
+
+
+def test_embedded_start_to_first_200(tmp_path: Path, bench_table: Table) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for label in ("fresh data dir, migrating", "same data dir again"):
+        seconds = seconds_to_healthy(data_dir, tmp_path / "run.log")
+        bench_table.add(
+            f"3. embedded start to first 200, {label} (s)",
+            f"{seconds:.2f}",
+            f"{START_TARGET_S:g} s",
+            f"{seconds / START_TARGET_S:.2f}x",
+            f"< {START_TARGET_S:g} s",
+        )
+
+
+def mebibytes(process: psutil.Process) -> float:
+    return process.memory_info().rss / 2**20
+
+
+def test_idle_rss(real_servers: None, tmp_path: Path, bench_table: Table) -> None:
+    prefix = new_prefix()
+    databases = PostgresDatabases(prefix)
+    databases.create()
+    processes = ProcessSystem("distributed", tmp_path, prefix, databases)
+    try:
+        processes.start()
+        for service in SERVICES:
+            response = requests.get(f"{processes.base_url(service)}/{service}/readyz", timeout=10)
+            assert response.status_code == 200
+        time.sleep(1)
+        measured: dict[str, float] = {}
+        for service in SERVICES:
+            master = psutil.Process(processes.processes[service].pid)
+            web_workers = master.children()
+            assert web_workers, f"{service}: no gunicorn workers"
+            measured[f"{service} gunicorn worker (max of {len(web_workers)})"] = max(
+                map(mebibytes, web_workers)
+            )
+            measured[f"{service} gunicorn master"] = mebibytes(master)
+            measured[f"{service} worker process"] = mebibytes(
+                psutil.Process(processes.processes[f"{service}-worker"].pid)
+            )
+    finally:
+        processes.stop()
+        databases.drop()
+        delete_broker_objects(prefix)
+    for name, value in measured.items():
+        bench_table.add(
+            f"4. idle RSS, {name} (MiB)",
+            f"{value:.1f}",
+            f"{RSS_TARGET_MIB} MiB",
+            f"{value / RSS_TARGET_MIB:.2f}x",
+            f"< {RSS_TARGET_MIB} MiB",
+        )
