@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CATALOGS := shared services/enrollment services/assessment services/notification
 
-.PHONY: install run run-distributed test lint bench browser clean
+.PHONY: install run run-distributed test lint bench browser clean translations-update
 
 $(INSTALLED): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,11 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var
+
+# After changing user-visible text: refresh every catalog, then translate the new entries.
+KEYWORDS := -k _l -k N_ -k N_plural:1,2 -k NotFound -k Conflict -k Invalid -k Unauthorized -k Forbidden
+translations-update: install
+	@for catalog in $(CATALOGS); do \
+		$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) -o $$catalog/translations/messages.pot $$catalog && \
+		$(BIN)/pybabel update -i $$catalog/translations/messages.pot -d $$catalog/translations --no-fuzzy-matching && \
+		rm $$catalog/translations/messages.pot; done

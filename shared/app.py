@@ -23,6 +23,7 @@ from .bus import EventBus
 from .config import service_config
 from .consumer import Handler
 from .errors import DomainError
+from .i18n import N_
 from .keys import secret_key, signing_key_files
 from .localtime import local_time
 from .tracing import child_of, configure_logging, current_traceparent
@@ -187,7 +188,7 @@ def _register_error_handlers(app: Flask) -> None:
         message = (getattr(error, "data", None) or {}).get("message") or error.description
         errors = _field_errors(error)
         if error.code == 422 and errors and not (getattr(error, "data", None) or {}).get("message"):
-            message = "The request has invalid fields."
+            message = N_("The request has invalid fields.")
         if wants_json():
             body = {"code": error.code, "status": error.name, "message": message}
             if errors:
@@ -212,8 +213,8 @@ def _register_error_handlers(app: Flask) -> None:
     def unexpected_error(error: Exception):
         log.exception("unhandled error")
         if wants_json():
-            return jsonify(code=500, status="Internal Server Error", message="Unexpected error."), 500
-        return render_template("error.html", status=500, message="Unexpected error."), 500
+            return jsonify(code=500, status="Internal Server Error", message=N_("Unexpected error.")), 500
+        return render_template("error.html", status=500, message=N_("Unexpected error.")), 500
 
 
 def _register_tracing(app: Flask) -> None:

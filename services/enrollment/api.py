@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from shared.app import runtime
-from shared.auth import TokenIssuer, require_api_identity
+from shared.auth import TokenIssuer, api_identity, api_login_required
 from shared.webhooks import WebhookVerificationError, verify
 
 from . import handlers
@@ -59,27 +59,28 @@ def issue_token(credentials):
 
 @users_api.route("")
 class Users(MethodView):
+    @api_login_required("admin")
     @users_api.response(200, UserOut(many=True))
     def get(self):
         """List accounts (admin)."""
-        require_api_identity("admin")
         return db.session.scalars(select(User).order_by(User.id)).all()
 
+    @api_login_required("admin")
     @users_api.arguments(UserCreate)
     @users_api.response(201, UserOut)
     def post(self, data):
         """Create an account (admin)."""
-        require_api_identity("admin")
         user = handlers.create_user(db.session, **data)
         db.session.commit()
         return user
 
 
 @users_api.route("/me")
+@api_login_required()
 @users_api.response(200, UserOut)
 def me():
     """The signed-in account."""
-    identity = require_api_identity()
+    identity = api_identity()
     user = db.session.get(User, identity.user_id)
     if user is None:
         abort(404, message="This account no longer exists.")
@@ -93,11 +94,12 @@ class Programmes(MethodView):
         """Published programmes, newest first."""
         return handlers.published_programmes(db.session)
 
+    @api_login_required("coordinator", "admin")
     @programmes_api.arguments(ProgrammeCreate)
     @programmes_api.response(201, ProgrammeOut)
     def post(self, data):
         """Create a programme (coordinator or admin)."""
-        identity = require_api_identity("coordinator", "admin")
+        identity = api_identity()
         programme = handlers.create_programme(db.session, data, identity)
         db.session.commit()
         return programme
@@ -111,47 +113,50 @@ def get_programme(programme_id):
 
 
 @programmes_api.route("/programmes/<int:programme_id>/sessions", methods=["POST"])
+@api_login_required("coordinator", "admin")
 @programmes_api.arguments(SessionCreate)
 @programmes_api.response(201, SessionOut)
 def create_session(data, programme_id):
     """Schedule a session of a programme (coordinator or admin)."""
-    require_api_identity("coordinator", "admin")
     programme_session = handlers.add_session(db.session, programme_id, data)
     db.session.commit()
     return programme_session
 
 
 @programmes_api.route("/sessions/<int:session_id>/enrollments", methods=["POST"])
+@api_login_required()
 @programmes_api.response(201, EnrollmentOut)
 @programmes_api.alt_response(409, description="Already enrolled")
 def enroll(session_id):
     """Enroll the signed-in person: confirmed while seats remain, waitlisted after."""
-    identity = require_api_identity()
+    identity = api_identity()
     enrollment = handlers.enroll(db.session, session_id, identity.user_id)
     db.session.commit()
     return enrollment
 
 
 @programmes_api.route("/me/enrollments")
+@api_login_required()
 @programmes_api.response(200, EnrollmentOut(many=True))
 def my_enrollments():
     """The signed-in person's enrollments."""
-    return handlers.enrollments_of(db.session, require_api_identity().user_id)
+    return handlers.enrollments_of(db.session, api_identity().user_id)
 
 
 @programmes_api.route("/me/record")
+@api_login_required()
 @programmes_api.response(200, LearnerRecordOut(many=True))
 def my_record():
     """The signed-in person's learner record: quiz results and LMS activities."""
-    return handlers.learner_record(db.session, require_api_identity().user_id)
+    return handlers.learner_record(db.session, api_identity().user_id)
 
 
 @lms_api.route("/clients", methods=["POST"])
+@api_login_required("admin")
 @lms_api.arguments(LmsClientCreate)
 @lms_api.response(201, LmsClientOut)
 def create_lms_client(data):
     """Register an external LMS (admin); the response carries its signing secret once."""
-    require_api_identity("admin")
     client = handlers.create_lms_client(db.session, data["name"])
     db.session.commit()
     return client

@@ -6,7 +6,6 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from marshmallow import ValidationError as SchemaValidationError
 from marshmallow import validate
 from wtforms import (
@@ -14,14 +13,16 @@ from wtforms import (
     EmailField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from shared.catalog import ROLES
+from shared.forms import PustakaForm
 
 from .models import PROGRAMME_TYPES, TRACKS
 
@@ -54,31 +55,35 @@ def email_address(form, field) -> None:
         raise ValidationError(_l("Enter a valid email address.")) from None
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PustakaForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), email_address])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
-class UserForm(FlaskForm):
+class UserForm(PustakaForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), email_address, Length(max=254)])
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
-    language = SelectField(_l("Language"), choices=[("id", "Bahasa Indonesia"), ("en", "English")])
+    language = SelectField(
+        _l("Language"), choices=[SelectChoice("id", "Bahasa Indonesia"), SelectChoice("en", "English")]
+    )
     roles = SelectMultipleField(
         _l("Roles"),
-        choices=[(role, ROLE_LABELS[role]) for role in ROLES],
+        choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES],
         default=["staff"],
         validators=[DataRequired()],
     )
 
 
-class ProgrammeForm(FlaskForm):
+class ProgrammeForm(PustakaForm):
     title_id = StringField(_l("Title (Indonesian)"), validators=[DataRequired(), Length(max=300)])
     title_en = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=300)])
     description_id = TextAreaField(_l("Description (Indonesian)"), validators=[Optional()])
     description_en = TextAreaField(_l("Description (English)"), validators=[Optional()])
-    track = SelectField(_l("Track"), choices=[(track, TRACK_LABELS[track]) for track in TRACKS])
-    type = SelectField(_l("Type"), choices=[(kind, TYPE_LABELS[kind]) for kind in PROGRAMME_TYPES])
+    track = SelectField(_l("Track"), choices=[SelectChoice(track, TRACK_LABELS[track]) for track in TRACKS])
+    type = SelectField(
+        _l("Type"), choices=[SelectChoice(kind, TYPE_LABELS[kind]) for kind in PROGRAMME_TYPES]
+    )
     competency_areas = StringField(
         _l("Competency areas (comma separated)"), validators=[Optional(), Length(max=500)]
     )
@@ -92,11 +97,11 @@ class ProgrammeForm(FlaskForm):
         return {**data, "competency_areas": areas, "status": "published"}
 
 
-class SessionForm(FlaskForm):
+class SessionForm(PustakaForm):
     starts_at = DateTimeLocalField(_l("Starts (WIB)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends (WIB)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     venue = StringField(_l("Venue or online link"), validators=[Optional(), Length(max=300)])
-    capacity = IntegerField(_l("Seats"), validators=[DataRequired(), NumberRange(min=1, max=10000)])
+    capacity = IntegerField(_l("Seats"), validators=[InputRequired(), NumberRange(min=1, max=10000)])
 
     def validate_ends_at(self, field):
         if self.starts_at.data and field.data and field.data <= self.starts_at.data:
@@ -112,5 +117,5 @@ class SessionForm(FlaskForm):
         }
 
 
-class EnrollForm(FlaskForm):
+class EnrollForm(PustakaForm):
     """Just the CSRF token: the person and the session come from the login and the URL."""

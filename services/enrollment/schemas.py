@@ -58,9 +58,9 @@ class SessionCreate(Schema):
     venue = fields.String(load_default="", validate=validate.Length(max=300))
     capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=10000))
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def ends_after_start(self, data, **kwargs):
-        if data["ends_at"] <= data["starts_at"]:
+        if "starts_at" in data and "ends_at" in data and data["ends_at"] <= data["starts_at"]:
             raise ValidationError("Must be after starts_at.", field_name="ends_at")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from shared.auth import require_api_identity
+from shared.auth import api_identity, api_login_required
 
 from . import handlers
 from .models import db
@@ -14,28 +14,31 @@ inbox_api = Blueprint("inbox_api", __name__, url_prefix="/api/v1/inbox", descrip
 
 
 @inbox_api.route("")
+@api_login_required()
 @inbox_api.arguments(InboxQuery, location="query")
 @inbox_api.response(200, InboxOut)
 def list_inbox(query):
     """The signed-in person's notifications, newest first, with the unread count."""
-    items, unread = handlers.inbox(db.session, require_api_identity().user_id, query["limit"])
+    items, unread = handlers.inbox(db.session, api_identity().user_id, query["limit"])
     return {"items": items, "unread_count": unread}
 
 
 @inbox_api.route("/<int:notification_id>/read", methods=["POST"])
+@api_login_required()
 @inbox_api.response(200, NotificationOut)
 def mark_read(notification_id):
     """Mark one of your notifications read."""
-    notification = handlers.mark_read(db.session, require_api_identity().user_id, notification_id)
+    notification = handlers.mark_read(db.session, api_identity().user_id, notification_id)
     db.session.commit()
     return notification
 
 
 @inbox_api.route("/read-all", methods=["POST"])
+@api_login_required()
 @inbox_api.response(200, MarkedAllRead)
 def mark_all_read():
     """Mark all your notifications read."""
-    marked = handlers.mark_all_read(db.session, require_api_identity().user_id)
+    marked = handlers.mark_all_read(db.session, api_identity().user_id)
     db.session.commit()
     return {"marked": marked}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class NotificationOut(Schema):
@@ -22,7 +22,7 @@ class InboxOut(Schema):
 
 
 class InboxQuery(Schema):
-    limit = fields.Integer(load_default=50, validate=lambda value: 1 <= value <= 200)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class MarkedAllRead(Schema):
