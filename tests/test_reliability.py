@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -57,15 +58,11 @@ def test_concurrent_relays_publish_every_row_exactly_once(make_system):
         with Consumer(connection, queues=[queue], on_message=collect):
             deadline = time.monotonic() + 30
             while len(received) < rows and time.monotonic() < deadline:
-                try:
+                with contextlib.suppress(TimeoutError):
                     connection.drain_events(timeout=1)
-                except TimeoutError:
-                    pass
             time.sleep(0.3)
-            try:
+            with contextlib.suppress(TimeoutError):
                 connection.drain_events(timeout=0.5)
-            except TimeoutError:
-                pass
         stop.set()
         for thread in threads:
             thread.join(5)
