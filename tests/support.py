@@ -272,6 +272,8 @@ class TcpProxy:
 
     def cut(self) -> None:
         """Refuse new connections and drop the open ones."""
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
         self.listener.close()
         with self.lock:
             for connection in self.connections:
