@@ -19,6 +19,11 @@ from shared.config import SERVICES
 from tests.support import AMQP_URL, HttpClient, PostgresDatabases
 
 BIN = Path(sys.executable).parent
+PROCFILE = dict(
+    line.split(": ", 1)
+    for line in (Path(__file__).parents[1] / "deploy" / "Procfile").read_text().splitlines()
+    if line and not line.startswith("#")
+)
 ADMIN_EMAIL, ADMIN_PASSWORD = "root-admin@test.local", "root-admin-password"
 
 
@@ -45,11 +50,13 @@ class ProcessSystem:
             "PUSTAKA_RELAY_INTERVAL": "0.02",
             "PUSTAKA_ADMIN_EMAIL": ADMIN_EMAIL,
             "PUSTAKA_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
         }
         if databases:
             self.ports = {service: free_port() for service in SERVICES}
             self.env["PUSTAKA_BROKER_URL"] = AMQP_URL
             for service in SERVICES:
+                self.env[f"PUSTAKA_{service.upper()}_PORT"] = str(self.ports[service])
                 self.env[f"PUSTAKA_{service.upper()}_DATABASE_URL"] = databases.url(service)
                 self.env[f"PUSTAKA_{service.upper()}_URL"] = f"{self.base_url(service)}/{service}"
         else:
@@ -71,21 +78,8 @@ class ProcessSystem:
     def start(self) -> ProcessSystem:
         if self.databases:
             subprocess.run([BIN / "pustaka", "migrate"], env=self.env, check=True, capture_output=True)
-            for service in SERVICES:
-                self._spawn(
-                    service,
-                    [
-                        str(BIN / "gunicorn"),
-                        "--bind",
-                        f"127.0.0.1:{self.ports[service]}",
-                        "--workers",
-                        "2",
-                        "--threads",
-                        "4",
-                        f'services.wsgi:application("{service}")',
-                    ],
-                )
-                self.start_worker(service)
+            for name in PROCFILE:
+                self.start_process(name)
         else:
             self._spawn(
                 "embedded",
@@ -95,8 +89,9 @@ class ProcessSystem:
             self.wait_ready(service)
         return self
 
-    def start_worker(self, service: str) -> None:
-        self._spawn(f"{service}-worker", [str(BIN / "pustaka"), "worker", service])
+    def start_process(self, name: str) -> None:
+        """Start one entry of deploy/Procfile, as honcho does."""
+        self._spawn(name, ["bash", "-c", PROCFILE[name]])
 
     def kill(self, name: str) -> None:
         """Kill without warning, as a crash would."""

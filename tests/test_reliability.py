@@ -175,15 +175,15 @@ def test_killing_workers_while_events_flow_loses_and_duplicates_nothing(distribu
     enrolled = []
     for number, staff_token in enumerate(staff):
         if number == 10:
-            running.kill("notification-worker")  # the consumer dies mid-flow
+            running.kill("notification_worker")  # the consumer dies mid-flow
         if number == 20:
-            running.kill("enrollment-worker")  # and so does the relay
+            running.kill("enrollment_worker")  # and so does the relay
         if number == 30:
-            running.start_worker("notification")
+            running.start_process("notification_worker")
         response = enrollment.post(path, headers=bearer(staff_token))
         assert response.status_code == 201
         enrolled.append(response.json["id"])
-    running.start_worker("enrollment")
+    running.start_process("enrollment_worker")
 
     def notified():
         return running.query(
@@ -234,3 +234,44 @@ def test_an_unreachable_database_at_start_is_one_clear_line(tmp_path):
     assert result.stderr.strip().startswith("pustaka: enrollment: cannot reach the database")
     assert len(result.stderr.strip().splitlines()) == 1
     _ = uuid
+
+
+def test_the_embedded_run_seeds_demo_content_and_prints_credentials(tmp_path):
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.processes import free_port
+    from tests.support import HttpClient
+
+    port = free_port()
+    env = {**os.environ, "PUSTAKA_DATA_DIR": str(tmp_path)}
+    env.pop("PUSTAKA_ADMIN_EMAIL", None)
+    process = subprocess.Popen(
+        [Path(sys.executable).parent / "pustaka", "run", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        lines = []
+        while len(lines) < 5:
+            line = process.stdout.readline()
+            assert line, "pustaka run stopped before printing its credentials"
+            lines.append(line)
+        assert f"running on http://127.0.0.1:{port}/" in lines[0]
+        credentials = dict(re.findall(r"(\S+@pustaka\.local) / (\S+)", "".join(lines)))
+        assert set(credentials) == {"admin@pustaka.local", "koordinator@pustaka.local", "staf@pustaka.local"}
+        enrollment = HttpClient(f"http://127.0.0.1:{port}", "enrollment")
+        staff = token(enrollment, "staf@pustaka.local", credentials["staf@pustaka.local"])
+        programmes = enrollment.get("/api/v1/programmes", headers=bearer(staff)).json
+        assert {p["title_id"] for p in programmes} >= {"Kelas Literasi Informasi untuk Masyarakat"}
+        quiz = HttpClient(f"http://127.0.0.1:{port}", "assessment").get("/quizzes/literasi-informasi-dasar")
+        assert quiz.status_code == 200 and "Kuis Literasi Informasi Dasar" in quiz.text
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(10)

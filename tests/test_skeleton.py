@@ -358,3 +358,65 @@ def test_a_republished_event_notifies_nobody_twice(running):
     )
     assert len(rows) == 1
     assert len(inbox(running, gita)["items"]) == 1
+
+
+def test_the_first_admin_comes_from_the_environment(running):
+    if not running.mode.endswith("processes"):
+        return  # only the real processes start with PUSTAKA_ADMIN_EMAIL set
+    from tests.processes import ADMIN_EMAIL, ADMIN_PASSWORD
+
+    enrollment = running.client("enrollment")
+    me = enrollment.get("/api/v1/users/me", headers=bearer(token(enrollment, ADMIN_EMAIL, ADMIN_PASSWORD)))
+    assert me.status_code == 200 and me.json["roles"] == ["admin"]
+
+
+def test_an_admin_creates_accounts_through_the_web_form(running):
+    enrollment = running.client("enrollment")
+    admin_token(running)
+    web = running.client("enrollment")
+    login(web, ADMIN[0], ADMIN[1])
+    page = web.get("/admin/users/new")
+    address = email("oki")
+    response = web.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": address,
+            "name": "Oki Setiawan",
+            "password": PASSWORD,
+            "language": "en",
+            "roles": ["staff", "mentor"],
+        },
+    )
+    assert response.status_code == 302
+    me = enrollment.get("/api/v1/users/me", headers=bearer(token(enrollment, address))).json
+    assert (me["name"], me["language"], me["roles"]) == ("Oki Setiawan", "en", ["mentor", "staff"])
+
+    page = web.get("/admin/users/new")
+    again = web.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": address,
+            "name": "Oki",
+            "password": PASSWORD,
+            "language": "id",
+            "roles": ["staff"],
+        },
+    )
+    assert again.status_code == 400 and "Akun dengan email ini sudah terdaftar." in again.text
+
+
+def test_every_service_reports_health_and_its_openapi(running):
+    expected = {
+        "enrollment": "/api/v1/sessions/{session_id}/enrollments",
+        "assessment": "/api/v1/quizzes/{slug}/attempts",
+        "notification": "/api/v1/inbox",
+    }
+    for service, path in expected.items():
+        client = running.client(service)
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "broker": "ok"}
+        spec = client.get("/openapi.json").json
+        assert spec["openapi"].startswith("3.") and path in spec["paths"]
