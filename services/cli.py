@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sys
@@ -66,6 +67,7 @@ def run(host: str, port: int, seed: bool) -> None:
     workers = [ServiceWorker(app) for app in apps.values()]
     for worker in workers:
         worker.start(stop)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # each service logs its requests, with trace ids
     server = make_server(host, port, system.mount(apps, root=system.landing), threaded=True)
     click.echo(f"Pustaka is running on http://{host}:{port}/ (ready in {time.monotonic() - started:.1f}s)")
     for line in lines:

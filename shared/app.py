@@ -226,6 +226,7 @@ def _register_tracing(app: Flask) -> None:
     @app.after_request
     def return_trace(response):
         response.headers["traceparent"] = g.get("traceparent", "")
+        log.info("%s %s%s %s", request.method, request.script_root, request.path, response.status_code)
         return response
 
     @app.teardown_request

@@ -420,3 +420,21 @@ def test_every_service_reports_health_and_its_openapi(running):
         assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "broker": "ok"}
         spec = client.get("/openapi.json").json
         assert spec["openapi"].startswith("3.") and path in spec["paths"]
+
+
+def test_one_trace_id_follows_the_action_into_its_events(running):
+    enrollment = running.client("enrollment")
+    coordinator, hana = (token(enrollment, a) for a in people(running, "koordinator", "hana"))
+    _, session = programme_with_session(enrollment, coordinator, seats=2)
+    trace = uuid.uuid4().hex
+    response = enrollment.post(
+        f"/api/v1/sessions/{session['id']}/enrollments",
+        headers=bearer(hana) | {"traceparent": f"00-{trace}-{'1' * 16}-01"},
+    )
+    assert response.headers["traceparent"].split("-")[1] == trace
+    published = running.query(
+        "enrollment",
+        lambda s: [json.loads(m.body) for m in s.scalars(select(OutboxMessage)).all()],
+    )
+    event = next(e for e in published if e["data"].get("enrollment_id") == response.json["id"])
+    assert event["traceparent"].split("-")[1] == trace
