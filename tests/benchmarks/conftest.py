@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import pytest
 
@@ -40,18 +40,16 @@ def bench_table(pytestconfig: pytest.Config) -> Table:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    rows = config.stash.get(ROWS, [])
-    if not rows:
+    """The table of every figure measured in this session; printed even without -s."""
+    lines = [astuple(row) for row in [HEADER, *config.stash.get(ROWS, [])]]
+    if len(lines) == 1:
         return
-    widths = [max(len(getattr(row, field)) for row in [HEADER, *rows]) for field in Row.__dataclass_fields__]
+    widths = [max(map(len, column)) for column in zip(*lines, strict=True)]
     terminalreporter.write_sep("=", f"Pustaka benchmarks (scale: {SCALE})")
-    for index, row in enumerate([HEADER, *rows]):
-        cells = [getattr(row, field) for field in Row.__dataclass_fields__]
-        terminalreporter.write_line(
-            " | ".join(
-                cell.ljust(width) if i == 0 else cell.rjust(width)
-                for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-            )
-        )
+    for index, cells in enumerate(lines):
+        padded = [cells[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)
+        ]
+        terminalreporter.write_line(" | ".join(padded))
         if index == 0:
             terminalreporter.write_line("-+-".join("-" * width for width in widths))
