@@ -14,6 +14,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from shared.app import init_migrations
 from shared.config import SERVICES
 from shared.messaging import DeadLetter, dead_letters, replay_dead_letter
 from shared.runtime import ServiceWorker
@@ -90,6 +91,18 @@ def migrate(services: tuple[str, ...]) -> None:
         except OperationalError as error:
             _fail(f"{name}: {_unreachable(error)}")
         click.echo(f"{name}: migrated")
+
+
+@main.command()
+@service_argument
+@click.option("-m", "--message", required=True, help="What the schema change is.")
+def revision(service: str, message: str) -> None:
+    """Write a migration for the changes of a service's models (Alembic autogenerate)."""
+    from flask_migrate import migrate as autogenerate
+
+    app = system.create_app(service)
+    with app.app_context():
+        autogenerate(directory=init_migrations(app), message=message)
 
 
 @main.command()

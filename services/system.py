@@ -8,12 +8,12 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.exceptions import NotFound
 from werkzeug.utils import redirect
 
+from shared.app import init_migrations
 from shared.config import SERVICES
 from shared.runtime import ServiceWorker, mount
 
@@ -47,8 +47,10 @@ def prepare(app: Flask) -> list[str]:
     """Migrate the service's database, declare its queue and create the first admin; idempotent."""
     ensure_database(app)
     lines = []
+    from flask_migrate import upgrade  # Alembic is loaded only where migrations run
+
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=init_migrations(app))
         if app.name == "services.enrollment":
             lines += _admin_from_environment(app)
     ServiceWorker(app).declare_queue()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, g, jsonify, render_template, request
 from flask_babel import Babel
-from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -85,7 +84,7 @@ def create_service_app(
 
     private_file, public_file = _key_files(app.config, data_dir)
     db.init_app(app)
-    Migrate(app, db, directory=str(package_dir / "migrations"), render_as_batch=True)
+    app.config["PUSTAKA_MIGRATIONS"] = str(package_dir / "migrations")
     app.extensions["pustaka"] = ServiceRuntime(
         name=service,
         bus=EventBus(
@@ -112,6 +111,15 @@ def create_service_app(
     _register_tracing(app)
     _register_template_helpers(app)
     return app
+
+
+def init_migrations(app: Flask) -> str:
+    """Register Flask-Migrate (Alembic) on demand: web and worker processes never load it."""
+    from flask_migrate import Migrate
+
+    if "migrate" not in app.extensions:
+        Migrate(app, app.extensions["pustaka"].db, directory=app.config["PUSTAKA_MIGRATIONS"], render_as_batch=True)
+    return app.config["PUSTAKA_MIGRATIONS"]
 
 
 def _key_files(config: Mapping, data_dir: Path) -> tuple[Path | None, Path]:

@@ -80,18 +80,17 @@ class InboxProcessor:
         for attempt in range(1, self.max_attempts + 1):
             session = self.session_factory()
             try:
-                if session.get(InboxEntry, (self.consumer, event.id)):
-                    log.info("%s: %s %s already handled; skipped", self.consumer, event.type, event.id)
-                    return "duplicate"
+                # The inbox row goes first: a duplicate fails here, before the handler runs.
                 session.add(InboxEntry(consumer=self.consumer, event_id=event.id, event_type=event.type))
                 session.flush()
                 self.handlers[event.type](event, session)
                 session.commit()
-                log.info("%s: handled %s %s", self.consumer, event.type, event.id)
+                log.debug("%s: handled %s %s", self.consumer, event.type, event.id)
                 return "handled"
             except IntegrityError as error:
                 session.rollback()
                 if self._already_handled(event):
+                    log.info("%s: %s %s already handled; skipped", self.consumer, event.type, event.id)
                     return "duplicate"
                 last_error = _describe(error)
             except Exception as error:

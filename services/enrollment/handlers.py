@@ -150,46 +150,40 @@ def enroll(session: Session, session_id: int, user_id: int) -> Enrollment:
         update(ProgrammeSession)
         .where(ProgrammeSession.id == session_id)
         .values(seat_version=ProgrammeSession.seat_version + 1)
-    )
-    if locked.rowcount == 0:
+        .returning(ProgrammeSession.capacity, ProgrammeSession.programme_id, ProgrammeSession.starts_at)
+    ).one_or_none()
+    if locked is None:
         raise NotFound("No such session.")
-    programme_session = session.get(ProgrammeSession, session_id)
+    capacity, programme_id, starts_at = locked
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such account.")
-    if session.scalar(
-        select(Enrollment.id).where(Enrollment.session_id == session_id, Enrollment.user_id == user_id)
-    ):
+    already, confirmed, waiting = session.execute(
+        select(
+            func.count().filter(Enrollment.user_id == user_id),
+            func.count().filter(Enrollment.status == "confirmed"),
+            func.count().filter(Enrollment.status == "waitlisted"),
+        ).where(Enrollment.session_id == session_id)
+    ).one()
+    if already:
         raise Conflict("You are already enrolled in this session.")
-    confirmed = session.scalar(
-        select(func.count())
-        .select_from(Enrollment)
-        .where(Enrollment.session_id == session_id, Enrollment.status == "confirmed")
-    )
-    status = "confirmed" if confirmed < programme_session.capacity else "waitlisted"
+    status = "confirmed" if confirmed < capacity else "waitlisted"
     enrollment = Enrollment(session_id=session_id, user_id=user_id, status=status)
     session.add(enrollment)
     session.flush()
-    position = None
-    if status == "waitlisted":
-        position = session.scalar(
-            select(func.count())
-            .select_from(Enrollment)
-            .where(Enrollment.session_id == session_id, Enrollment.status == "waitlisted")
-        )
-    programme = programme_session.programme
+    programme = session.get(Programme, programme_id)
     publish(
         session,
         catalog.ENROLLMENT_CONFIRMED.name if status == "confirmed" else catalog.ENROLLMENT_WAITLISTED.name,
         {
             "enrollment_id": enrollment.id,
             "session_id": session_id,
-            "programme_id": programme.id,
+            "programme_id": programme_id,
             "programme_title": {"id": programme.title_id, "en": programme.title_en},
-            "starts_at": programme_session.starts_at,
+            "starts_at": starts_at,
             "user_id": user_id,
             "language": user.language,
-            "waitlist_position": position,
+            "waitlist_position": waiting + 1 if status == "waitlisted" else None,
         },
         subject=f"enrollments/{enrollment.id}",
     )
