@@ -118,7 +118,12 @@ def init_migrations(app: Flask) -> str:
     from flask_migrate import Migrate
 
     if "migrate" not in app.extensions:
-        Migrate(app, app.extensions["pustaka"].db, directory=app.config["PUSTAKA_MIGRATIONS"], render_as_batch=True)
+        Migrate(
+            app,
+            app.extensions["pustaka"].db,
+            directory=app.config["PUSTAKA_MIGRATIONS"],
+            render_as_batch=True,
+        )
     return app.config["PUSTAKA_MIGRATIONS"]
 
 

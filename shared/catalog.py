@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from marshmallow import Schema, fields, validate
 
@@ -31,17 +32,21 @@ class EventType:
     schema: type[Schema]
     description: str
 
+    @cached_property
+    def _schema(self) -> Schema:
+        return self.schema()  # one instance: dump and validate keep no state between calls
+
     def validated(self, data: dict) -> dict:
         """The publisher's data as JSON-ready primitives, or InvalidEventData."""
         try:
-            payload = self.schema().dump(data)
+            payload = self._schema.dump(data)
         except (AttributeError, TypeError, ValueError) as error:
             raise InvalidEventData(self.name, {"_schema": [str(error)]}) from None
         return self.check(payload)
 
     def check(self, payload: dict) -> dict:
         """The received JSON data if it fits the schema, or InvalidEventData."""
-        errors = self.schema().validate(payload)
+        errors = self._schema.validate(payload)
         if errors:
             raise InvalidEventData(self.name, errors)
         return payload
