@@ -44,29 +44,19 @@ def ensure_database(app: Flask) -> None:
 
 
 def prepare(app: Flask) -> list[str]:
-    """Migrate the service's database, declare its queue and create the first admin; idempotent."""
+    """Migrate the service's database, run its ``bootstrap`` (the first admin, built-in rules)
+    and declare its queue; idempotent."""
     ensure_database(app)
     lines = []
     from flask_migrate import upgrade  # Alembic is loaded only where migrations run
 
     with app.app_context():
         upgrade(directory=init_migrations(app))
-        if app.name == "services.enrollment":
-            lines += _admin_from_environment(app)
+    bootstrap = getattr(importlib.import_module(app.name), "bootstrap", None)
+    if bootstrap:
+        lines += bootstrap(app)
     ServiceWorker(app).declare_queue()
     return lines
-
-
-def _admin_from_environment(app: Flask) -> list[str]:
-    from services.enrollment.handlers import ensure_admin
-    from services.enrollment.models import db
-
-    email, password = app.config["PUSTAKA_ADMIN_EMAIL"], app.config["PUSTAKA_ADMIN_PASSWORD"]
-    if not (email and password):
-        return []
-    created = ensure_admin(db.session, email, password)
-    db.session.commit()
-    return [f"admin: {email} (from PUSTAKA_ADMIN_EMAIL)"] if created else []
 
 
 def seed_demo(app: Flask) -> list[str]:

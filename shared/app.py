@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ class ServiceRuntime:
     handlers: Mapping[str, Handler]
     verifier: auth.TokenVerifier
     private_key_file: Path | None = None
+    # Loops a service's worker runs beside its relay and consumer, each given the app and a stop event.
+    background_tasks: tuple[Callable[[Flask, threading.Event], None], ...] = ()
 
     def session_factory(self) -> Callable[[], Session]:
         return sessionmaker(bind=self.db.engine, expire_on_commit=False)
@@ -53,12 +56,14 @@ def create_service_app(
     import_name: str,
     *,
     db: SQLAlchemy,
-    handlers: Mapping[str, Handler],
+    handlers: Mapping[str, Handler] | Callable[[Flask], Mapping[str, Handler]],
     api_blueprints: Iterable[Blueprint],
     web_blueprints: Iterable[Blueprint],
     config: Mapping | None = None,
     api_description: str = "",
+    background_tasks: Iterable[Callable[[Flask, threading.Event], None]] = (),
 ) -> Flask:
+    """A service's Flask app; ``handlers`` may be a function of the app, for handlers that need its settings."""
     configure_logging()
     package_dir = Path(__import__(import_name, fromlist=["_"]).__file__).parent
     app = Flask(import_name, template_folder=None, static_folder=str(SHARED_DIR / "static"))
@@ -96,7 +101,10 @@ def create_service_app(
         handlers=handlers,
         verifier=auth.TokenVerifier(public_file.read_bytes()),
         private_key_file=private_file,
+        background_tasks=tuple(background_tasks),
     )
+    if callable(handlers):
+        app.extensions["pustaka"].handlers = handlers(app)
 
     csrf = CSRFProtect(app)
     Babel(app, locale_selector=select_language)

@@ -31,6 +31,7 @@ class EventType:
     name: str
     schema: type[Schema]
     description: str
+    example: dict  # valid data, for previews, documentation and tests
 
     @cached_property
     def _schema(self) -> Schema:
@@ -55,13 +56,15 @@ class EventType:
 CATALOG: dict[str, EventType] = {}
 
 
-def declare(name: str, schema: type[Schema], description: str) -> EventType:
+def declare(name: str, schema: type[Schema], description: str, example: dict) -> EventType:
     if not NAME_PATTERN.match(name):
         raise ValueError(f"event type name {name!r} is not pustaka.<subject>.<action>.v<N>")
     if name in CATALOG:
         raise ValueError(f"event type {name!r} declared twice")
-    CATALOG[name] = EventType(name, schema, description)
-    return CATALOG[name]
+    event_type = EventType(name, schema, description, example)
+    event_type.check(example)
+    CATALOG[name] = event_type
+    return event_type
 
 
 def get(name: str) -> EventType:
@@ -94,6 +97,7 @@ class ProgrammePublished(Schema):
     track = fields.String(required=True, validate=validate.OneOf(("staff", "public")))
     type = fields.String(required=True)
     competency_areas = fields.List(fields.String(), required=True)
+    coordinator_id = fields.Integer(allow_none=True, load_default=None)
 
 
 class EnrollmentChanged(Schema):
@@ -114,6 +118,7 @@ class AttemptGraded(Schema):
     purpose = fields.String(required=True)
     programme_id = fields.Integer(allow_none=True, load_default=None)
     user_id = fields.Integer(allow_none=True, load_default=None)
+    email = fields.Email(allow_none=True, load_default=None)  # left by an anonymous taker for the result
     language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
     score = fields.Float(required=True)
     max_score = fields.Float(required=True)
@@ -123,24 +128,73 @@ class AttemptGraded(Schema):
     graded_at = fields.AwareDateTime(required=True)
 
 
+TITLE = {"id": "Pelatihan Katalogisasi", "en": "Cataloguing Training"}
+
 USER_REGISTERED = declare(
-    "pustaka.user.registered.v1", UserRegistered, "An account was created in enrollment."
+    "pustaka.user.registered.v1",
+    UserRegistered,
+    "An account was created in enrollment.",
+    {
+        "user_id": 7,
+        "email": "budi@pustaka.local",
+        "name": "Budi Santoso",
+        "language": "id",
+        "roles": ["staff"],
+    },
 )
 PROGRAMME_PUBLISHED = declare(
     "pustaka.programme.published.v1",
     ProgrammePublished,
     "A programme was published and is open to its track.",
+    {
+        "programme_id": 3,
+        "title": TITLE,
+        "track": "staff",
+        "type": "training",
+        "competency_areas": ["cataloguing"],
+        "coordinator_id": 2,
+    },
 )
+ENROLLMENT_EXAMPLE = {
+    "enrollment_id": 11,
+    "session_id": 5,
+    "programme_id": 3,
+    "programme_title": TITLE,
+    "starts_at": "2030-01-10T02:00:00+00:00",
+    "user_id": 7,
+    "language": "id",
+    "waitlist_position": None,
+}
 ENROLLMENT_CONFIRMED = declare(
-    "pustaka.enrollment.confirmed.v1", EnrollmentChanged, "A person holds a seat in a session."
+    "pustaka.enrollment.confirmed.v1",
+    EnrollmentChanged,
+    "A person holds a seat in a session.",
+    ENROLLMENT_EXAMPLE,
 )
 ENROLLMENT_WAITLISTED = declare(
     "pustaka.enrollment.waitlisted.v1",
     EnrollmentChanged,
     "A session was full; the person waits in line for a seat.",
+    ENROLLMENT_EXAMPLE | {"waitlist_position": 2},
 )
 ATTEMPT_GRADED = declare(
     "pustaka.attempt.graded.v1",
     AttemptGraded,
     "A quiz attempt was submitted and graded, with its score per competency area.",
+    {
+        "attempt_id": 21,
+        "quiz_slug": "literasi-informasi-dasar",
+        "quiz_title": {"id": "Kuis Literasi Informasi Dasar", "en": "Basic Information Literacy Quiz"},
+        "purpose": "practice",
+        "programme_id": None,
+        "user_id": 7,
+        "email": None,
+        "language": "id",
+        "score": 4.0,
+        "max_score": 5.0,
+        "percent": 80.0,
+        "passed": True,
+        "area_scores": {"searching": 100.0, "evaluating": 50.0},
+        "graded_at": "2030-01-10T02:00:00+00:00",
+    },
 )

@@ -49,6 +49,19 @@ def service_config(
         "PUSTAKA_SERVICE_URLS": {
             name: environ.get(f"PUSTAKA_{name.upper()}_URL", f"/{name}") for name in SERVICES
         },
+        "PUSTAKA_PUBLIC_URL": environ.get("PUSTAKA_PUBLIC_URL", "http://127.0.0.1:8000"),
+        "PUSTAKA_SMTP_HOST": environ.get("PUSTAKA_SMTP_HOST"),
+        "PUSTAKA_SMTP_PORT": int(environ.get("PUSTAKA_SMTP_PORT", "25")),
+        "PUSTAKA_SMTP_TLS": environ.get("PUSTAKA_SMTP_TLS", "none"),  # none, starttls or ssl
+        "PUSTAKA_SMTP_USER": environ.get("PUSTAKA_SMTP_USER"),
+        "PUSTAKA_SMTP_PASSWORD": environ.get("PUSTAKA_SMTP_PASSWORD"),
+        "PUSTAKA_SMTP_FROM": environ.get("PUSTAKA_SMTP_FROM", "Pustaka <pustaka@localhost>"),
+        "PUSTAKA_DELIVERY_MAX_ATTEMPTS": int(environ.get("PUSTAKA_DELIVERY_MAX_ATTEMPTS", "8")),
+        "PUSTAKA_DELIVERY_BACKOFF": float(environ.get("PUSTAKA_DELIVERY_BACKOFF", "30")),
+        "PUSTAKA_DELIVERY_INTERVAL": float(environ.get("PUSTAKA_DELIVERY_INTERVAL", "1")),
+        "PUSTAKA_DIGEST_HOUR": int(environ.get("PUSTAKA_DIGEST_HOUR", "7")),
+        "PUSTAKA_WEBHOOK_TIMEOUT": float(environ.get("PUSTAKA_WEBHOOK_TIMEOUT", "10")),
+        "PUSTAKA_WEBHOOK_DISABLE_AFTER": int(environ.get("PUSTAKA_WEBHOOK_DISABLE_AFTER", "10")),
         "SESSION_COOKIE_NAME": f"pustaka_{service}_session",
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -68,6 +68,15 @@ class ServiceWorker:
                     daemon=True,
                 )
             )
+        for task in self.runtime.background_tasks:
+            self.threads.append(
+                threading.Thread(
+                    target=task,
+                    args=(self.app, stop),
+                    name=f"{self.runtime.name}-{task.__name__}",
+                    daemon=True,
+                )
+            )
         for thread in self.threads:
             thread.start()
 

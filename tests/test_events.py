@@ -34,9 +34,9 @@ def test_every_catalog_type_is_versioned_and_described():
     for name, event_type in catalog.CATALOG.items():
         assert catalog.NAME_PATTERN.match(name) and event_type.description.endswith(".")
     with pytest.raises(ValueError):
-        catalog.declare("pustaka.enrollment.confirmed", catalog.EnrollmentChanged, "No version.")
+        catalog.declare("pustaka.enrollment.confirmed", catalog.EnrollmentChanged, "No version.", {})
     with pytest.raises(ValueError):
-        catalog.declare("pustaka.enrollment.confirmed.v1", catalog.EnrollmentChanged, "Twice.")
+        catalog.declare("pustaka.enrollment.confirmed.v1", catalog.EnrollmentChanged, "Twice.", {})
 
 
 def test_publishing_undeclared_types_or_bad_data_is_an_error():

@@ -19,7 +19,7 @@ from shared.envelope import CloudEvent
 from shared.messaging import DeadLetter, OutboxMessage, add_to_outbox
 from shared.relay import OutboxRelay
 from tests.support import AMQP_URL, TcpProxy, wait_for
-from tests.test_skeleton import bearer, people, programme_with_session, token, wait_for_inbox
+from tests.test_skeleton import bearer, inbox, people, programme_with_session, token, wait_for_inbox
 
 
 def test_concurrent_relays_publish_every_row_exactly_once(make_system):
@@ -91,12 +91,18 @@ def test_writes_succeed_while_the_broker_is_away_and_drain_when_it_returns(make_
     assert enrolled.status_code == 201
     time.sleep(1.0)
     assert (
-        running.query("notification", lambda s: s.scalar(select(func.count()).select_from(Notification))) == 0
+        running.query(
+            "notification",
+            lambda s: s.scalar(
+                select(func.count()).where(Notification.event_type == "pustaka.enrollment.confirmed.v1")
+            ),
+        )
+        == 0
     )
 
     proxy.restore()
     items = wait_for(
-        lambda: running.client("notification").get("/api/v1/inbox", headers=bearer(hadi)).json["items"],
+        lambda: inbox(running, hadi)["items"],
         timeout=30,
         what="drain after outage",
     )

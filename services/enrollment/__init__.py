@@ -9,7 +9,7 @@ from flask import Flask
 from shared.app import create_service_app
 
 from .api import API_BLUEPRINTS
-from .handlers import EVENT_HANDLERS
+from .handlers import EVENT_HANDLERS, ensure_admin
 from .models import db
 from .web import WEB_BLUEPRINTS
 
@@ -25,3 +25,14 @@ def create_app(config: Mapping | None = None) -> Flask:
         config=config,
         api_description="Accounts, programmes, sessions, enrollments, learner records, LMS ingress.",
     )
+
+
+def bootstrap(app: Flask) -> list[str]:
+    """At start: the first admin, from PUSTAKA_ADMIN_EMAIL and PUSTAKA_ADMIN_PASSWORD when set."""
+    email, password = app.config["PUSTAKA_ADMIN_EMAIL"], app.config["PUSTAKA_ADMIN_PASSWORD"]
+    if not (email and password):
+        return []
+    with app.app_context():
+        created = ensure_admin(db.session, email, password)
+        db.session.commit()
+    return [f"admin: {email} (from PUSTAKA_ADMIN_EMAIL)"] if created else []

@@ -108,6 +108,7 @@ def create_programme(session: Session, data: dict, creator: Identity | None) -> 
                 "track": programme.track,
                 "type": programme.type,
                 "competency_areas": programme.competency_areas,
+                "coordinator_id": programme.created_by,
             },
             subject=f"programmes/{programme.id}",
         )

@@ -1,6 +1,18 @@
-"""Notification's use cases and event handlers, free of Flask and kombu."""
+"""Notification's use cases and event handlers, free of Flask and kombu.
+
+An event becomes deliveries: each enabled rule for its type names recipients, a template and
+channels; each (event, recipient, channel) is one row of the delivery log, unique. In-app
+messages are written at once, in the consuming transaction; email and webhooks are queued
+for the delivery loop (``delivery.py``).
+"""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -8,86 +20,318 @@ from sqlalchemy.orm import Session
 from shared import catalog
 from shared.db import utcnow
 from shared.envelope import CloudEvent
-from shared.errors import NotFound
-from shared.localtime import local_time
+from shared.errors import Invalid, NotFound
 
-from .models import Notification, Recipient
+from . import defaults
+from .channels import Channel, ChannelContext
+from .models import (
+    ESSENTIAL_CATEGORIES,
+    Delivery,
+    MessageTemplate,
+    Notification,
+    Preference,
+    ProgrammeCoordinator,
+    Recipient,
+    Reminder,
+    Rule,
+    SessionSeat,
+    WebhookSubscription,
+)
+from .rendering import render
 
-# Title and body of each in-app message, by language. Formatted with the event's data.
-MESSAGES = {
-    catalog.ENROLLMENT_CONFIRMED.name: {
-        "id": ("Kursi Anda terkonfirmasi", "Anda terdaftar di {title}, mulai {starts}."),
-        "en": ("Your seat is confirmed", "You are enrolled in {title}, starting {starts}."),
-    },
-    catalog.ENROLLMENT_WAITLISTED.name: {
-        "id": ("Anda dalam daftar tunggu", "{title} sudah penuh. Posisi Anda: {position}."),
-        "en": ("You are on the waiting list", "{title} is full. Your position: {position}."),
-    },
-    catalog.ATTEMPT_GRADED.name: {
-        "id": ("Hasil kuis: {title}", "Skor Anda {score:g} dari {max_score:g} ({percent:g}%)."),
-        "en": ("Quiz result: {title}", "You scored {score:g} of {max_score:g} ({percent:g}%)."),
-    },
+log = logging.getLogger(__name__)
+
+# Which channels each category uses unless the person chose otherwise.
+DEFAULT_CHANNELS = {
+    "account": {"in_app", "email"},
+    "enrollment": {"in_app", "email"},
+    "reminders": {"in_app", "email"},
+    "results": {"in_app", "email"},
+    "programmes": {"in_app"},
 }
 
 
-def _language(session: Session, user_id: int, fallback: str) -> str:
+@dataclass(frozen=True)
+class Addressee:
+    """Someone a message can reach: an account holder, or just an email address."""
+
+    key: str
+    user_id: int | None
+    email: str | None
+    name: str
+    language: str
+    profile: Recipient | None = None
+
+
+def addressee_for_user(session: Session, user_id: int, fallback_language: str = "id") -> Addressee:
     recipient = session.get(Recipient, user_id)
-    return recipient.language if recipient else fallback
+    if recipient is None:  # the account's event has not arrived yet: in-app works all the same
+        return Addressee(f"user:{user_id}", user_id, None, "", fallback_language)
+    return Addressee(
+        f"user:{user_id}", user_id, recipient.email, recipient.name, recipient.language, recipient
+    )
 
 
-def _notify(session: Session, event: CloudEvent, user_id: int, fields: dict, link: str | None) -> None:
-    language = _language(session, user_id, event.data.get("language", "id"))
-    title, body = MESSAGES[event.type][language]
-    session.add(
-        Notification(
-            user_id=user_id,
-            event_id=event.id,
-            event_type=event.type,
-            title=title.format(**fields),
-            body=body.format(**fields),
-            link=link,
+def addressee_for_email(email: str, language: str) -> Addressee:
+    return Addressee(f"email:{email.lower()}", None, email.lower(), "", language)
+
+
+def _resolve(session: Session, kind: str, data: Mapping) -> Iterator[Addressee]:
+    language = data.get("language", "id")
+    if kind == "subject" and data.get("user_id") is not None:
+        yield addressee_for_user(session, data["user_id"], language)
+    elif kind == "event_email" and data.get("email"):
+        yield addressee_for_email(data["email"], language)
+    elif kind == "session_roster" and data.get("session_id") is not None:
+        seats = session.scalars(
+            select(SessionSeat.user_id).where(SessionSeat.session_id == data["session_id"])
         )
-    )
+        for user_id in seats:
+            yield addressee_for_user(session, user_id, language)
+    elif kind == "programme_coordinators" and data.get("programme_id") is not None:
+        coordinators = session.scalars(
+            select(ProgrammeCoordinator.user_id).where(
+                ProgrammeCoordinator.programme_id == data["programme_id"]
+            )
+        )
+        for user_id in coordinators:
+            yield addressee_for_user(session, user_id, language)
 
 
-def on_user_registered(event: CloudEvent, session: Session) -> None:
-    data = event.data
+def recipients_of(session: Session, rule: Rule, data: Mapping) -> list[Addressee]:
+    found: dict[str, Addressee] = {}
+    for kind in rule.recipients:
+        for addressee in _resolve(session, kind, data):
+            found.setdefault(addressee.key, addressee)
+    return list(found.values())
+
+
+# Preferences -----------------------------------------------------------------------------
+
+
+def channel_enabled(session: Session, recipient_key: str, category: str, channel: str) -> bool:
+    if category in ESSENTIAL_CATEGORIES:
+        return True
+    choice = session.get(Preference, (recipient_key, category, channel))
+    return choice.enabled if choice else channel in DEFAULT_CHANNELS.get(category, {"in_app"})
+
+
+def preferences_of(session: Session, recipient_key: str) -> dict[str, dict[str, bool]]:
+    """category → channel → enabled, defaults filled in."""
+    return {
+        category: {
+            channel: channel_enabled(session, recipient_key, category, channel)
+            for channel in ("in_app", "email")
+        }
+        for category in DEFAULT_CHANNELS
+    }
+
+
+def set_preference(session: Session, recipient_key: str, category: str, channel: str, enabled: bool) -> None:
+    if category not in DEFAULT_CHANNELS:
+        raise Invalid("Unknown category.", {"category": [f"One of: {', '.join(DEFAULT_CHANNELS)}."]})
+    if category in ESSENTIAL_CATEGORIES and not enabled:
+        raise Invalid("Account and security messages cannot be turned off.", {"category": ["Always on."]})
     session.merge(
-        Recipient(user_id=data["user_id"], email=data["email"], name=data["name"], language=data["language"])
+        Preference(recipient_key=recipient_key, category=category, channel=channel, enabled=enabled)
     )
 
 
-def on_enrollment_changed(event: CloudEvent, session: Session) -> None:
-    data = event.data
-    language = _language(session, data["user_id"], data["language"])
-    fields = {
-        "title": data["programme_title"][language],
-        "starts": local_time(data["starts_at"]),
-        "position": data.get("waitlist_position"),
+# Timing ----------------------------------------------------------------------------------
+
+
+def _parse_clock(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def quiet_until(profile: Recipient | None, now: datetime) -> datetime | None:
+    """The end of the person's quiet hours if now is inside them, else None."""
+    if profile is None or not (profile.quiet_start and profile.quiet_end):
+        return None
+    zone = ZoneInfo(profile.timezone or "Asia/Jakarta")
+    local = now.astimezone(zone)
+    start, end = _parse_clock(profile.quiet_start), _parse_clock(profile.quiet_end)
+    clock = local.time()
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not inside:
+        return None
+    ends = datetime.combine(local.date(), end, tzinfo=zone)
+    if ends <= local:
+        ends += timedelta(days=1)
+    return ends
+
+
+# Dispatch --------------------------------------------------------------------------------
+
+
+def _delivery_exists(session: Session, event_id: str, recipient_key: str, channel: str) -> bool:
+    return (
+        session.scalar(
+            select(Delivery.id).where(
+                Delivery.event_id == event_id,
+                Delivery.recipient_key == recipient_key,
+                Delivery.channel == channel,
+            )
+        )
+        is not None
+    )
+
+
+def _target(addressee: Addressee, channel: str) -> str | None:
+    if channel == "email":
+        return addressee.email
+    if channel == "in_app":
+        return str(addressee.user_id) if addressee.user_id is not None else None
+    return addressee.email  # a third-party channel addresses people by email
+
+
+def dispatch(
+    session: Session,
+    event_id: str,
+    event_type: str,
+    data: Mapping,
+    channels: Mapping[str, Channel],
+    config: Mapping,
+    link: str | None = None,
+    cloud_event: str | None = None,
+    now: datetime | None = None,
+) -> list[Delivery]:
+    """Turn one event (or due reminder) into its deliveries; in-app ones are delivered now.
+
+    ``cloud_event`` is the event as published, the body webhook subscribers receive."""
+    now = now or utcnow()
+    rules = session.scalars(select(Rule).where(Rule.event_type == event_type, Rule.enabled.is_(True))).all()
+    deliveries = []
+    for rule in rules:
+        template = session.scalar(select(MessageTemplate).where(MessageTemplate.key == rule.template_key))
+        for addressee in recipients_of(session, rule, data):
+            message = render(
+                template, addressee.language, {"event": dict(data), "recipient": addressee.__dict__}
+            )
+            for channel_name in rule.channels:
+                target = _target(addressee, channel_name)
+                channel = channels.get(channel_name)
+                if target is None or channel is None:
+                    continue
+                if _delivery_exists(session, event_id, addressee.key, channel_name):
+                    log.info("%s: already delivered to %s on %s", event_id, addressee.key, channel_name)
+                    continue
+                delivery = Delivery(
+                    event_id=event_id, event_type=event_type, rule_id=rule.id, recipient_key=addressee.key,
+                    channel=channel_name, category=rule.category, priority=rule.priority, target=target,
+                    subject=message.subject, text=message.text, html=message.html, link=link,
+                    state="queued", next_attempt_at=now,
+                )  # fmt: skip
+                _schedule(session, delivery, addressee, channel, config, now)
+                session.add(delivery)
+                deliveries.append(delivery)
+    if cloud_event is not None:
+        deliveries += _webhook_deliveries(session, event_id, event_type, cloud_event, now)
+    if not deliveries:
+        log.info("%s %s: no rule or subscription sends anything", event_type, event_id)
+    return deliveries
+
+
+def _schedule(
+    session: Session,
+    delivery: Delivery,
+    addressee: Addressee,
+    channel: Channel,
+    config: Mapping,
+    now: datetime,
+) -> None:
+    """Decide the delivery's first state: suppressed, sent now, waiting for the digest, or queued."""
+    if not channel_enabled(session, addressee.key, delivery.category, delivery.channel):
+        delivery.state = "suppressed"
+    elif channel.immediate:
+        channel.send(delivery, ChannelContext(config, session))
+        delivery.state, delivery.sent_at, delivery.attempts = "sent", now, 1
+    elif delivery.priority == "low" and addressee.profile is not None and addressee.profile.daily_digest:
+        delivery.state = "digest"
+    elif delivery.priority != "urgent":
+        delivery.next_attempt_at = quiet_until(addressee.profile, now) or now
+
+
+def _webhook_deliveries(
+    session: Session, event_id: str, event_type: str, cloud_event: str, now: datetime
+) -> list[Delivery]:
+    deliveries = []
+    for subscription in session.scalars(
+        select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
+    ):
+        if event_type not in subscription.event_types:
+            continue
+        key = f"webhook:{subscription.id}"
+        if _delivery_exists(session, event_id, key, "webhook"):
+            continue
+        delivery = Delivery(
+            event_id=event_id, event_type=event_type, recipient_key=key, channel="webhook",
+            category="webhooks", priority="normal", state="queued", next_attempt_at=now,
+            target=subscription.url, payload=cloud_event,
+        )  # fmt: skip
+        session.add(delivery)
+        deliveries.append(delivery)
+    return deliveries
+
+
+# Event handlers ---------------------------------------------------------------------------
+
+
+def event_handlers(channels: Mapping[str, Channel], config: Mapping) -> dict:
+    """The consumer's handlers, each bound to the installed channels and the settings."""
+
+    def deliver(event: CloudEvent, session: Session, link: str | None = None) -> None:
+        dispatch(session, event.id, event.type, event.data, channels, config, link, event.to_json())
+
+    def on_user_registered(event: CloudEvent, session: Session) -> None:
+        data = event.data
+        recipient = session.get(Recipient, data["user_id"]) or Recipient(user_id=data["user_id"])
+        recipient.email, recipient.name, recipient.language = data["email"], data["name"], data["language"]
+        session.add(recipient)
+        session.flush()
+        deliver(event, session)
+
+    def on_programme_published(event: CloudEvent, session: Session) -> None:
+        data = event.data
+        if data.get("coordinator_id") is not None:
+            session.merge(
+                ProgrammeCoordinator(programme_id=data["programme_id"], user_id=data["coordinator_id"])
+            )
+            session.flush()
+        deliver(event, session, f"/enrollment/programmes/{data['programme_id']}")
+
+    def on_enrollment_changed(event: CloudEvent, session: Session) -> None:
+        data = event.data
+        status = "confirmed" if event.type == catalog.ENROLLMENT_CONFIRMED.name else "waitlisted"
+        session.merge(SessionSeat(session_id=data["session_id"], user_id=data["user_id"], status=status))
+        session.flush()
+        if status == "confirmed":
+            schedule_session_reminders(session, data)
+        deliver(event, session, f"/enrollment/programmes/{data['programme_id']}")
+
+    def on_attempt_graded(event: CloudEvent, session: Session) -> None:
+        deliver(event, session, f"/assessment/attempts/{event.data['attempt_id']}")
+
+    return {
+        catalog.USER_REGISTERED.name: on_user_registered,
+        catalog.PROGRAMME_PUBLISHED.name: on_programme_published,
+        catalog.ENROLLMENT_CONFIRMED.name: on_enrollment_changed,
+        catalog.ENROLLMENT_WAITLISTED.name: on_enrollment_changed,
+        catalog.ATTEMPT_GRADED.name: on_attempt_graded,
     }
-    _notify(session, event, data["user_id"], fields, f"/enrollment/programmes/{data['programme_id']}")
 
 
-def on_attempt_graded(event: CloudEvent, session: Session) -> None:
-    data = event.data
-    if data.get("user_id") is None:
-        return  # an anonymous taker has no inbox
-    language = _language(session, data["user_id"], data["language"])
-    fields = {
-        "title": data["quiz_title"][language],
-        "score": data["score"],
-        "max_score": data["max_score"],
-        "percent": data["percent"],
-    }
-    _notify(session, event, data["user_id"], fields, f"/assessment/attempts/{data['attempt_id']}")
-
-
-EVENT_HANDLERS = {
-    catalog.USER_REGISTERED.name: on_user_registered,
-    catalog.ENROLLMENT_CONFIRMED.name: on_enrollment_changed,
-    catalog.ENROLLMENT_WAITLISTED.name: on_enrollment_changed,
-    catalog.ATTEMPT_GRADED.name: on_attempt_graded,
-}
+def schedule_session_reminders(session: Session, data: Mapping, now: datetime | None = None) -> None:
+    """A session 24 hours and 1 hour before it starts, for each confirmed person (once)."""
+    now = now or utcnow()
+    starts = datetime.fromisoformat(data["starts_at"])
+    for kind, before in ((defaults.SESSION_REMINDER_24H, timedelta(hours=24)),
+                         (defaults.SESSION_REMINDER_1H, timedelta(hours=1))):  # fmt: skip
+        due = starts - before
+        key = f"{kind}:{data['session_id']}:{data['user_id']}"
+        if due > now and not session.scalar(select(Reminder.id).where(Reminder.key == key)):
+            session.add(Reminder(key=key, kind=kind, due_at=due, data=dict(data)))
 
 
 # The inbox -----------------------------------------------------------------------------

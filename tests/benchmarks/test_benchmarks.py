@@ -172,14 +172,18 @@ def stored_notifications(running: ProcessSystem, user_ids: list[int]) -> list[tu
     """(user id, event id, created at) of the notifications of these users."""
     first, last = min(user_ids), max(user_ids)
     query = select(Notification.user_id, Notification.event_id, Notification.created_at).where(
-        Notification.user_id.between(first, last)
+        Notification.user_id.between(first, last),
+        Notification.event_type == catalog.ENROLLMENT_CONFIRMED.name,
     )
     return [tuple(row) for row in running.query("notification", lambda s: s.execute(query).all())]
 
 
 def wait_until_stored(running: ProcessSystem, user_ids: list[int]) -> None:
     first, last = min(user_ids), max(user_ids)
-    count = select(func.count()).where(Notification.user_id.between(first, last))
+    count = select(func.count()).where(
+        Notification.user_id.between(first, last),
+        Notification.event_type == catalog.ENROLLMENT_CONFIRMED.name,
+    )
     wait_for(
         lambda: running.query("notification", lambda s: s.scalar(count)) >= len(user_ids),
         timeout=60 + len(user_ids) * 0.05,

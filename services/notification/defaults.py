@@ -1,0 +1,108 @@
+"""The built-in rules and templates: one rule for every event of the catalog, and the reminders.
+
+They are written to the database at start when missing; admins edit them there.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared import catalog
+
+from .models import MessageTemplate, Rule
+
+SESSION_REMINDER_24H = "reminder.session_starting.24h"
+SESSION_REMINDER_1H = "reminder.session_starting.1h"
+REMINDER_KINDS = (SESSION_REMINDER_24H, SESSION_REMINDER_1H)
+
+TEMPLATES = {
+    "welcome": {
+        "subject_id": "Selamat datang di Pustaka, {{ event.name }}",
+        "subject_en": "Welcome to Pustaka, {{ event.name }}",
+        "text_id": "Akun Anda di Pustaka, layanan belajar Perpustakaan Kota Semarang, sudah dibuat."
+        "\n\nMasuk dengan email {{ event.email }}.",
+        "text_en": "Your account at Pustaka, the learning services of the Semarang City Library, is ready."
+        "\n\nSign in with your email {{ event.email }}.",
+    },
+    "programme_published": {
+        "subject_id": "Program diterbitkan: {{ event.title.id }}",
+        "subject_en": "Programme published: {{ event.title.en }}",
+        "text_id": "Program {{ event.title.id }} kini terbuka untuk pendaftaran.",
+        "text_en": "The programme {{ event.title.en }} is now open for enrollment.",
+    },
+    "enrollment_confirmed": {
+        "subject_id": "Kursi Anda terkonfirmasi",
+        "subject_en": "Your seat is confirmed",
+        "text_id": "Anda terdaftar di {{ event.programme_title.id }}, mulai {{ event.starts_at | wib }}.",
+        "text_en": "You are enrolled in {{ event.programme_title.en }}, starting {{ event.starts_at | wib }}.",
+    },
+    "enrollment_waitlisted": {
+        "subject_id": "Anda dalam daftar tunggu",
+        "subject_en": "You are on the waiting list",
+        "text_id": "{{ event.programme_title.id }} sudah penuh. Posisi Anda: {{ event.waitlist_position }}.",
+        "text_en": "{{ event.programme_title.en }} is full. Your position: {{ event.waitlist_position }}.",
+    },
+    "attempt_graded": {
+        "subject_id": "Hasil kuis: {{ event.quiz_title.id }}",
+        "subject_en": "Quiz result: {{ event.quiz_title.en }}",
+        "text_id": "Skor Anda {{ '%g' % event.score }} dari {{ '%g' % event.max_score }}"
+        " ({{ '%g' % event.percent }}%).",
+        "text_en": "You scored {{ '%g' % event.score }} of {{ '%g' % event.max_score }}"
+        " ({{ '%g' % event.percent }}%).",
+    },
+    "session_starting": {
+        "subject_id": "Pengingat: {{ event.programme_title.id }} dimulai {{ event.starts_at | wib }}",
+        "subject_en": "Reminder: {{ event.programme_title.en }} starts {{ event.starts_at | wib }}",
+        "text_id": "Sesi {{ event.programme_title.id }} yang Anda ikuti dimulai {{ event.starts_at | wib }}.",
+        "text_en": "Your session of {{ event.programme_title.en }} starts {{ event.starts_at | wib }}.",
+    },
+}
+
+# name, event type, recipients, template, channels, category, priority
+RULES = (
+    ("Welcome a new account", catalog.USER_REGISTERED.name, ["subject"], "welcome",
+     ["in_app", "email"], "account", "normal"),
+    ("Tell the coordinator a programme is out", catalog.PROGRAMME_PUBLISHED.name,
+     ["programme_coordinators"], "programme_published", ["in_app"], "programmes", "low"),
+    ("Seat confirmed", catalog.ENROLLMENT_CONFIRMED.name, ["subject"], "enrollment_confirmed",
+     ["in_app", "email"], "enrollment", "normal"),
+    ("Waiting list", catalog.ENROLLMENT_WAITLISTED.name, ["subject"], "enrollment_waitlisted",
+     ["in_app", "email"], "enrollment", "normal"),
+    ("Quiz result", catalog.ATTEMPT_GRADED.name, ["subject", "event_email"], "attempt_graded",
+     ["in_app", "email"], "results", "low"),
+    ("Session tomorrow", SESSION_REMINDER_24H, ["subject"], "session_starting",
+     ["in_app", "email"], "reminders", "normal"),
+    ("Session in one hour", SESSION_REMINDER_1H, ["subject"], "session_starting",
+     ["in_app", "email"], "reminders", "urgent"),
+)  # fmt: skip
+
+# Sample data of each reminder, for previews and for checking templates at save.
+REMINDER_EXAMPLES = {kind: catalog.ENROLLMENT_EXAMPLE for kind in REMINDER_KINDS}
+
+
+def example_for(event_type: str) -> dict:
+    return REMINDER_EXAMPLES.get(event_type) or catalog.get(event_type).example
+
+
+def known_event_types() -> list[str]:
+    return [*catalog.CATALOG, *REMINDER_KINDS]
+
+
+def ensure_builtins(session: Session) -> int:
+    """Write the built-in templates and rules that are missing; returns how many were added."""
+    added = 0
+    existing_templates = set(session.scalars(select(MessageTemplate.key)))
+    for key, fields in TEMPLATES.items():
+        if key not in existing_templates:
+            session.add(MessageTemplate(key=key, **fields))
+            added += 1
+    existing_rules = set(session.scalars(select(Rule.name).where(Rule.builtin.is_(True))))
+    for name, event_type, recipients, template, channels, category, priority in RULES:
+        if name not in existing_rules:
+            session.add(
+                Rule(name=name, event_type=event_type, recipients=recipients, template_key=template,
+                     channels=channels, category=category, priority=priority, builtin=True)
+            )  # fmt: skip
+            added += 1
+    return added
