@@ -34,7 +34,14 @@ def free_port() -> int:
 
 
 class ProcessSystem:
-    def __init__(self, mode: str, data_dir: Path, prefix: str, databases: PostgresDatabases | None = None):
+    def __init__(
+        self,
+        mode: str,
+        data_dir: Path,
+        prefix: str,
+        databases: PostgresDatabases | None = None,
+        extra_env: dict[str, str] | None = None,
+    ):
         self.mode = mode
         self.databases = databases
         self.data_dir = data_dir
@@ -51,6 +58,7 @@ class ProcessSystem:
             "PUSTAKA_ADMIN_EMAIL": ADMIN_EMAIL,
             "PUSTAKA_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+            **(extra_env or {}),
         }
         if databases:
             self.ports = {service: free_port() for service in SERVICES}
