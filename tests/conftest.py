@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.processes import ProcessSystem
+from tests.processes import distributed_processes as start_distributed
 from tests.support import (
     AMQP_URL,
     PG_URL,
@@ -72,16 +73,8 @@ def embedded_processes(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def distributed_processes(real_servers, tmp_path_factory):
-    prefix = new_prefix()
-    databases = PostgresDatabases(prefix)
-    databases.create()
-    system = ProcessSystem("distributed", tmp_path_factory.mktemp("distributed"), prefix, databases)
-    try:
-        yield system.start()
-    finally:
-        system.stop()
-        databases.drop()
-        delete_broker_objects(prefix)
+    with start_distributed(tmp_path_factory.mktemp("distributed")) as system:
+        yield system
 
 
 @pytest.fixture(params=MODES)

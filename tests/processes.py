@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import requests
@@ -16,7 +17,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from shared.config import SERVICES
-from tests.support import AMQP_URL, HttpClient, PostgresDatabases
+from tests.support import AMQP_URL, HttpClient, PostgresDatabases, delete_broker_objects, new_prefix
 
 BIN = Path(sys.executable).parent
 PROCFILE = dict(
@@ -151,3 +152,18 @@ class ProcessSystem:
 
     def seed(self, service: str) -> None:
         subprocess.run([BIN / "pustaka", "seed", service], env=self.env, check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def distributed_processes(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[ProcessSystem]:
+    """The distributed mode as processes, on databases, an exchange and queues of its own, removed after."""
+    prefix = new_prefix()
+    databases = PostgresDatabases(prefix)
+    databases.create()
+    system = ProcessSystem("distributed", data_dir, prefix, databases, extra_env)
+    try:
+        yield system.start()
+    finally:
+        system.stop()
+        databases.drop()
+        delete_broker_objects(prefix)

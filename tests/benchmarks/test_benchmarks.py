@@ -16,7 +16,6 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -57,22 +56,13 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 @pytest.fixture(scope="module")
-def distributed(real_servers: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessSystem]:
+def distributed(distributed_processes: ProcessSystem) -> ProcessSystem:
     """The distributed processes (gunicorn, a worker per service) on PostgreSQL and RabbitMQ.
 
     The benchmark commits enrollments from this process, as the web workers would; the
     relay and the consumer run in their own worker processes, as in production.
     """
-    prefix = new_prefix()
-    databases = PostgresDatabases(prefix)
-    databases.create()
-    running = ProcessSystem("distributed", tmp_path_factory.mktemp("bench-distributed"), prefix, databases)
-    try:
-        yield running.start()
-    finally:
-        running.stop()
-        databases.drop()
-        delete_broker_objects(prefix)
+    return distributed_processes
 
 
 # The event pipeline ----------------------------------------------------------------------

@@ -18,8 +18,8 @@ from shared import catalog
 from shared.messaging import OutboxMessage
 from tests.benchmarks.conftest import FULL, Table
 from tests.benchmarks.test_benchmarks import WRITERS, enroll_each, raw_kombu_rate, staff_with_sessions
-from tests.processes import ProcessSystem, free_port
-from tests.support import PostgresDatabases, delete_broker_objects, new_prefix, wait_for
+from tests.processes import ProcessSystem, distributed_processes, free_port
+from tests.support import wait_for
 
 EVENTS = 1000 if FULL else 20
 SUBJECT = "Your seat is confirmed"
@@ -51,26 +51,13 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 @pytest.fixture(scope="module")
 def distributed_with_email(real_servers, smtp, tmp_path_factory) -> Iterator[ProcessSystem]:
-    prefix = new_prefix()
-    databases = PostgresDatabases(prefix)
-    databases.create()
-    running = ProcessSystem(
-        "distributed",
-        tmp_path_factory.mktemp("bench-notification"),
-        prefix,
-        databases,
-        extra_env={
-            "PUSTAKA_SMTP_HOST": "127.0.0.1",
-            "PUSTAKA_SMTP_PORT": str(smtp[1]),
-            "PUSTAKA_DELIVERY_INTERVAL": "0.02",
-        },
-    )
-    try:
-        yield running.start()
-    finally:
-        running.stop()
-        databases.drop()
-        delete_broker_objects(prefix)
+    smtp_settings = {
+        "PUSTAKA_SMTP_HOST": "127.0.0.1",
+        "PUSTAKA_SMTP_PORT": str(smtp[1]),
+        "PUSTAKA_DELIVERY_INTERVAL": "0.02",
+    }
+    with distributed_processes(tmp_path_factory.mktemp("bench-notification"), smtp_settings) as system:
+        yield system
 
 
 def test_events_to_inbox_and_email(distributed_with_email: ProcessSystem, smtp, bench_table: Table) -> None:
