@@ -44,11 +44,13 @@ def make_system(request, tmp_path):
     """Build the in-process system: embedded (SQLite, in-memory bus) or distributed (PostgreSQL, RabbitMQ)."""
     created = []
 
-    def build(mode: str, start: bool = True) -> RunningSystem:
+    def build(mode: str, start: bool = True, extra: dict | None = None) -> RunningSystem:
         databases = request.getfixturevalue("postgres") if mode == "distributed" else None
         prefix = new_prefix()
         configs = {
-            name: service_config(name, data_dir=str(tmp_path), prefix=prefix, databases=databases)
+            name: service_config(
+                name, data_dir=str(tmp_path), prefix=prefix, databases=databases, extra=extra
+            )
             for name in ("enrollment", "assessment", "notification")
         }
         running = RunningSystem(mode, configs)

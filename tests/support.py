@@ -83,7 +83,15 @@ def delete_broker_objects(prefix: str) -> None:
         channel.exchange_delete(f"{prefix}.events")
 
 
-def service_config(service: str, *, data_dir: str, prefix: str, databases: PostgresDatabases | None) -> dict:
+def service_config(
+    service: str,
+    *,
+    data_dir: str,
+    prefix: str,
+    databases: PostgresDatabases | None,
+    extra: dict | None = None,
+) -> dict:
+    """A test run's settings of one service; ``extra`` overrides them (e.g. SMTP, delivery timing)."""
     config = {
         "TESTING": True,
         "PUSTAKA_DATA_DIR": data_dir,
@@ -97,6 +105,7 @@ def service_config(service: str, *, data_dir: str, prefix: str, databases: Postg
     if databases:
         config["SQLALCHEMY_DATABASE_URI"] = databases.url(service)
         config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(databases.url(service))
+    config.update(extra or {})
     return config
 
 

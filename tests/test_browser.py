@@ -61,3 +61,42 @@ def test_staff_member_enrolls_and_sees_the_notification(browser, embedded_proces
     expect(page.locator(".notification.unread")).to_have_count(1)  # the welcome message is left
     page.get_by_role("button", name="Tandai semua sudah dibaca").click()
     expect(page.locator(".notification.unread")).to_have_count(0)
+
+
+def test_staff_member_turns_off_enrollment_email_and_clears_the_inbox(browser, embedded_processes):
+    running = embedded_processes
+    _, staff_email = people(running, "koordinator", "rina")
+    base = running.base_url("enrollment")
+
+    page = browser.new_page()
+    page.goto(f"{base}/enrollment/login")
+    page.get_by_label("Email").fill(staff_email)
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    expect(page.get_by_text("Rina")).to_be_visible()
+
+    page.get_by_role("link", name="Preferensi").click()
+    expect(page.get_by_role("heading", name="Preferensi notifikasi")).to_be_visible()
+    expect(page.get_by_label("Akun dan keamanan: Email")).to_be_disabled()
+    enrollment_email = page.get_by_label("Pendaftaran: Email")
+    expect(enrollment_email).to_be_checked()
+    enrollment_email.uncheck()
+    page.get_by_role("button", name="Simpan").click()
+    expect(page.get_by_role("status")).to_contain_text("Preferensi Anda sudah disimpan.")
+
+    page.reload()
+    expect(page.get_by_label("Pendaftaran: Email")).not_to_be_checked()
+    expect(page.get_by_label("Pendaftaran: Di aplikasi")).to_be_checked()
+    expect(page.get_by_label("Hasil kuis: Email")).to_be_checked()
+    page.screenshot(path=str(running.data_dir / "preferences.png"))
+
+    page.get_by_role("link", name="Kotak masuk").click()
+    mark_all = page.get_by_role("button", name="Tandai semua sudah dibaca")
+    deadline = time.monotonic() + 15
+    while not mark_all.is_visible() and time.monotonic() < deadline:  # the welcome arrives by event
+        time.sleep(0.2)
+        page.reload()
+    expect(page.locator(".notification.unread")).not_to_have_count(0)
+    mark_all.click()
+    expect(page.locator(".notification.unread")).to_have_count(0)
+    expect(page.locator("#unread-count")).to_contain_text("0")

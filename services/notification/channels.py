@@ -132,7 +132,9 @@ class EmailChannel:
                 f"SMTP {error.smtp_code}: {error.smtp_error!r}", error.smtp_code < 500
             ) from None
         except smtplib.SMTPRecipientsRefused as error:
-            raise DeliveryFailed(f"recipient refused: {error.recipients}", retryable=False) from None
+            # Refused at RCPT TO: for good on 5xx; 4xx (greylisting, a full mailbox) is temporary.
+            temporary = all(code < 500 for code, _ in error.recipients.values())
+            raise DeliveryFailed(f"recipient refused: {error.recipients}", retryable=temporary) from None
         except (TimeoutError, smtplib.SMTPException, OSError) as error:
             raise DeliveryFailed(f"SMTP unreachable: {error}") from None
 

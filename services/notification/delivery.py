@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from markupsafe import escape
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -55,13 +56,17 @@ def send_one(session: Session, delivery: Delivery, channels: Mapping[str, Channe
     try:
         if channel is None:
             raise DeliveryFailed(f"no channel {delivery.channel!r} is installed", retryable=False)
-        channel.send(delivery, ChannelContext(config, session))
+        _send(channel, delivery, ChannelContext(config, session))
     except DeliveryFailed as failure:
         delivery.last_error = str(failure)
         if failure.retryable and delivery.attempts < config["PUSTAKA_DELIVERY_MAX_ATTEMPTS"]:
             delivery.state = "queued"
             delay = backoff_delay(delivery.attempts, config["PUSTAKA_DELIVERY_BACKOFF"], cap=6 * 3600)
             delivery.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            log.warning(
+                "delivery %s to %s failed (attempt %d), retrying in %gs: %s",
+                delivery.id, delivery.target, delivery.attempts, delay, failure,
+            )  # fmt: skip
         else:
             delivery.state = "failed"
             log.error("delivery %s to %s failed for good: %s", delivery.id, delivery.target, failure)
@@ -76,9 +81,26 @@ def send_one(session: Session, delivery: Delivery, channels: Mapping[str, Channe
     session.commit()
 
 
+def _send(channel: Channel, delivery: Delivery, context: ChannelContext) -> None:
+    """Whatever else a channel (a plugin) raises is a failed attempt: it never stops the loop."""
+    try:
+        channel.send(delivery, context)
+    except (DeliveryFailed, SQLAlchemyError):
+        raise
+    except Exception as error:
+        log.exception("delivery %s: the %r channel raised", delivery.id, delivery.channel)
+        raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+
+
 def _count_webhook_failure(session: Session, delivery: Delivery, config: Mapping) -> None:
     """After a run of failures the subscription is disabled and its owner told, in the inbox."""
-    subscription = session.get(WebhookSubscription, int(delivery.recipient_key.split(":")[1]))
+    # Locked and read afresh: another worker may be counting a failure of the same subscription.
+    subscription = session.get(
+        WebhookSubscription,
+        int(delivery.recipient_key.split(":")[1]),
+        with_for_update=True,
+        populate_existing=True,
+    )
     if subscription is None or not subscription.active:
         return
     subscription.consecutive_failures += 1
@@ -123,9 +145,16 @@ def fire_due_reminders(sessions, channels: Mapping[str, Channel], config: Mappin
                 if "programme_id" in reminder.data
                 else None
             )
-            dispatch(
-                session, f"reminder:{reminder.key}", reminder.kind, reminder.data, channels, config, link
-            )
+            event_id = f"reminder:{reminder.key}"
+            try:
+                with session.begin_nested():  # a reminder that fails leaves the others be
+                    dispatch(session, event_id, reminder.kind, reminder.data, channels, config, link)
+            except SQLAlchemyError:
+                raise
+            except Exception as error:  # e.g. a template that fails on this reminder's data
+                log.error("reminder %s failed: %s: %s", reminder.key, type(error).__name__, error)
+                reminder.state = "failed"
+                continue
             reminder.state = "done"
         session.commit()
         return len(due)
@@ -154,11 +183,12 @@ def send_digests(sessions, config: Mapping, now: datetime | None = None) -> int:
             language = profile.language if profile else "id"
             heading = "Ringkasan harian Pustaka" if language == "id" else "Your daily Pustaka digest"
             text = "\n\n".join(f"{item.subject}\n{item.text}" for item in items)
+            html = "".join(f"<h3>{escape(item.subject)}</h3>\n{item.html}" for item in items)
             session.add(
                 Delivery(
                     event_id=digest_id, event_type="digest", recipient_key=key, channel="email",
                     category=items[0].category, priority="normal", state="queued", next_attempt_at=now,
-                    target=items[0].target, subject=f"{heading} ({len(items)})", text=text,
+                    target=items[0].target, subject=f"{heading} ({len(items)})", text=text, html=html,
                 )
             )  # fmt: skip
             for item in items:
@@ -183,6 +213,11 @@ def delivery_loop(app: Flask, stop: threading.Event) -> None:
         except SQLAlchemyError as error:
             failures += 1
             log.warning("delivery loop: database unavailable: %s", error)
+            stop.wait(backoff_delay(failures))
+            continue
+        except Exception:  # a bug must not silently end the worker's deliveries
+            failures += 1
+            log.exception("delivery loop: unexpected error")
             stop.wait(backoff_delay(failures))
             continue
         if not worked:

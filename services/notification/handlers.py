@@ -62,6 +62,17 @@ class Addressee:
     language: str
     profile: Recipient | None = None
 
+    def fields(self) -> dict:
+        """What templates may show: plain values, never the database object (the sandbox would
+        let a template call its methods, such as its query's)."""
+        return {
+            "key": self.key,
+            "user_id": self.user_id,
+            "email": self.email,
+            "name": self.name,
+            "language": self.language,
+        }
+
 
 def addressee_for_user(session: Session, user_id: int, fallback_language: str = "id") -> Addressee:
     recipient = session.get(Recipient, user_id)
@@ -152,6 +163,8 @@ def quiet_until(profile: Recipient | None, now: datetime) -> datetime | None:
     zone = ZoneInfo(profile.timezone or "Asia/Jakarta")
     local = now.astimezone(zone)
     start, end = _parse_clock(profile.quiet_start), _parse_clock(profile.quiet_end)
+    if start == end:  # an empty window, not a whole day of quiet
+        return None
     clock = local.time()
     inside = start <= clock < end if start < end else (clock >= start or clock < end)
     if not inside:
@@ -207,7 +220,7 @@ def dispatch(
         template = session.scalar(select(MessageTemplate).where(MessageTemplate.key == rule.template_key))
         for addressee in recipients_of(session, rule, data):
             message = render(
-                template, addressee.language, {"event": dict(data), "recipient": addressee.__dict__}
+                template, addressee.language, {"event": dict(data), "recipient": addressee.fields()}
             )
             for channel_name in rule.channels:
                 target = _target(addressee, channel_name)
@@ -220,7 +233,7 @@ def dispatch(
                 delivery = Delivery(
                     event_id=event_id, event_type=event_type, rule_id=rule.id, recipient_key=addressee.key,
                     channel=channel_name, category=rule.category, priority=rule.priority, target=target,
-                    subject=message.subject, text=message.text, html=message.html, link=link,
+                    subject=message.subject[:300], text=message.text, html=message.html, link=link,
                     state="queued", next_attempt_at=now,
                 )  # fmt: skip
                 _schedule(session, delivery, addressee, channel, config, now)

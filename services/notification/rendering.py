@@ -5,15 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import escape
 
 from shared.localtime import local_time
 
 from .models import MessageTemplate
 
-TEXT = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-HTML = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+MAX_REPEAT = 10_000
+MAX_EXPONENT = 100
+
+
+class MessageEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, also refusing arithmetic that would exhaust memory or time."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent over {MAX_EXPONENT}")
+        if operator == "*":
+            sizes = [value for value in (left, right) if isinstance(value, int)]
+            repeated = any(isinstance(value, (str, list, tuple)) for value in (left, right))
+            if repeated and sizes and abs(sizes[0]) > MAX_REPEAT:
+                raise SecurityError(f"repetition over {MAX_REPEAT}")
+        return super().call_binop(context, operator, left, right)
+
+
+TEXT = MessageEnvironment(undefined=StrictUndefined, autoescape=False)
+HTML = MessageEnvironment(undefined=StrictUndefined, autoescape=True)
 for environment in (TEXT, HTML):
     environment.filters["wib"] = local_time
 
@@ -39,16 +59,21 @@ def _html_from_text(text: str) -> str:
 
 
 def render(template: MessageTemplate, language: str, context: dict) -> RenderedMessage:
-    """The message in the language (``id`` or ``en``); raises TemplateInvalid."""
+    """The message in the language (``id`` or ``en``); raises TemplateInvalid naming the failing field."""
     suffix = "en" if language == "en" else "id"
-    try:
-        subject = TEXT.from_string(getattr(template, f"subject_{suffix}")).render(context).strip()
-        text = TEXT.from_string(getattr(template, f"text_{suffix}")).render(context).strip()
-        html_source = getattr(template, f"html_{suffix}")
-        html = HTML.from_string(html_source).render(context) if html_source else _html_from_text(text)
-    except TemplateError as error:
-        raise TemplateInvalid({f"{suffix}": [f"{type(error).__name__}: {error}"]}) from None
-    return RenderedMessage(subject, text, html)
+    parts = {}
+    for part in ("subject", "text", "html"):
+        field = f"{part}_{suffix}"
+        source = getattr(template, field) or ""
+        if part == "html" and not source:
+            continue
+        try:
+            parts[part] = (HTML if part == "html" else TEXT).from_string(source).render(context)
+        except TemplateError as error:
+            raise TemplateInvalid({field: [f"{type(error).__name__}: {error}"]}) from None
+    text = parts["text"].strip()
+    html = parts["html"] if "html" in parts else _html_from_text(text)
+    return RenderedMessage(parts["subject"].strip(), text, html)
 
 
 def check(template: MessageTemplate, sample_contexts: list[dict]) -> None:
@@ -67,6 +92,7 @@ def check(template: MessageTemplate, sample_contexts: list[dict]) -> None:
                     render(template, language, context)
                 except TemplateInvalid as invalid:
                     for field, messages in invalid.errors.items():
-                        errors.setdefault(f"text_{field}", []).extend(messages)
+                        known = errors.setdefault(field, [])
+                        known.extend(message for message in messages if message not in known)
     if errors:
         raise TemplateInvalid(errors)
