@@ -128,6 +128,44 @@ class AttemptGraded(Schema):
     graded_at = fields.AwareDateTime(required=True)
 
 
+class MentoringPaired(Schema):
+    pair_id = fields.Integer(required=True)
+    mentor_id = fields.Integer(required=True)
+    mentee_id = fields.Integer(required=True)
+    mentor_name = fields.String(required=True)
+    mentee_name = fields.String(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    competency_areas = fields.List(fields.String(), required=True)
+
+
+class MentoringMeetingLogged(Schema):
+    pair_id = fields.Integer(required=True)
+    mentor_id = fields.Integer(required=True)
+    mentee_id = fields.Integer(required=True)
+    met_on = fields.Date(required=True)
+    topics = fields.String(required=True)
+    logged_by = fields.Integer(required=True)
+
+
+class FollowUpDue(Schema):
+    user_id = fields.Integer(required=True)
+    programme_id = fields.Integer(required=True)
+    programme_title = fields.Nested(LocalizedText, required=True)
+    quiz_slug = fields.String(allow_none=True, load_default=None)
+    due_at = fields.AwareDateTime(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+
+
+class QuizScheduled(Schema):
+    quiz_slug = fields.String(required=True)
+    quiz_title = fields.Nested(LocalizedText, required=True)
+    programme_id = fields.Integer(allow_none=True, load_default=None)
+    purpose = fields.String(required=True)
+    opens_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    closes_at = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
 TITLE = {"id": "Pelatihan Katalogisasi", "en": "Cataloguing Training"}
 
 USER_REGISTERED = declare(
@@ -196,5 +234,52 @@ ATTEMPT_GRADED = declare(
         "passed": True,
         "area_scores": {"searching": 100.0, "evaluating": 50.0},
         "graded_at": "2030-01-10T02:00:00+00:00",
+    },
+)
+MENTORING_PAIRED = declare(
+    "pustaka.mentoring.paired.v1",
+    MentoringPaired,
+    "A coordinator paired a senior librarian (mentor) with a junior one (mentee).",
+    {
+        "pair_id": 4,
+        "mentor_id": 2,
+        "mentee_id": 7,
+        "mentor_name": "Sri Wahyuni",
+        "mentee_name": "Budi Santoso",
+        "starts_on": "2030-01-06",
+        "ends_on": "2030-06-30",
+        "competency_areas": ["cataloguing"],
+    },
+)
+MENTORING_MEETING_LOGGED = declare(
+    "pustaka.mentoring.meeting_logged.v1",
+    MentoringMeetingLogged,
+    "A mentor or mentee recorded a mentoring meeting.",
+    {"pair_id": 4, "mentor_id": 2, "mentee_id": 7, "met_on": "2030-01-13", "topics": "RDA", "logged_by": 7},
+)
+FOLLOWUP_DUE = declare(
+    "pustaka.followup.due.v1",
+    FollowUpDue,
+    "Weeks after a completed programme, the learner's follow-up assessment is due.",
+    {
+        "user_id": 7,
+        "programme_id": 3,
+        "programme_title": TITLE,
+        "quiz_slug": "katalogisasi-lanjutan",
+        "due_at": "2030-03-10T02:00:00+00:00",
+        "language": "id",
+    },
+)
+QUIZ_SCHEDULED = declare(
+    "pustaka.quiz.scheduled.v1",
+    QuizScheduled,
+    "A quiz was opened for a time window, for the public or a programme's participants.",
+    {
+        "quiz_slug": "post-test-katalogisasi",
+        "quiz_title": {"id": "Post-test Katalogisasi", "en": "Cataloguing Post-test"},
+        "programme_id": 3,
+        "purpose": "post_test",
+        "opens_at": "2030-01-10T02:00:00+00:00",
+        "closes_at": "2030-01-17T02:00:00+00:00",
     },
 )

@@ -14,7 +14,8 @@ from .models import MessageTemplate, Rule
 
 SESSION_REMINDER_24H = "reminder.session_starting.24h"
 SESSION_REMINDER_1H = "reminder.session_starting.1h"
-REMINDER_KINDS = (SESSION_REMINDER_24H, SESSION_REMINDER_1H)
+QUIZ_CLOSING_REMINDER = "reminder.quiz_closing.24h"
+REMINDER_KINDS = (SESSION_REMINDER_24H, SESSION_REMINDER_1H, QUIZ_CLOSING_REMINDER)
 
 TEMPLATES = {
     "welcome": {
@@ -51,6 +52,42 @@ TEMPLATES = {
         "text_en": "You scored {{ '%g' % event.score }} of {{ '%g' % event.max_score }}"
         " ({{ '%g' % event.percent }}%).",
     },
+    "mentoring_paired": {
+        "subject_id": "Pasangan mentoring baru: {{ event.mentor_name }} dan {{ event.mentee_name }}",
+        "subject_en": "New mentoring pair: {{ event.mentor_name }} and {{ event.mentee_name }}",
+        "text_id": "{{ event.mentor_name }} membimbing {{ event.mentee_name }}"
+        " dari {{ event.starts_on }} sampai {{ event.ends_on }}.",
+        "text_en": "{{ event.mentor_name }} mentors {{ event.mentee_name }}"
+        " from {{ event.starts_on }} to {{ event.ends_on }}.",
+    },
+    "mentoring_meeting": {
+        "subject_id": "Pertemuan mentoring {{ event.met_on }} tercatat",
+        "subject_en": "Mentoring meeting of {{ event.met_on }} recorded",
+        "text_id": "Topik: {{ event.topics }}",
+        "text_en": "Topics: {{ event.topics }}",
+    },
+    "followup_due": {
+        "subject_id": "Saatnya asesmen lanjutan: {{ event.programme_title.id }}",
+        "subject_en": "Your follow-up assessment is due: {{ event.programme_title.en }}",
+        "text_id": "Beberapa minggu setelah {{ event.programme_title.id }}, mohon isi asesmen lanjutan"
+        " sebelum {{ event.due_at | wib }}.",
+        "text_en": "Some weeks after {{ event.programme_title.en }}, please take the follow-up assessment"
+        " by {{ event.due_at | wib }}.",
+    },
+    "quiz_scheduled": {
+        "subject_id": "Kuis dibuka: {{ event.quiz_title.id }}",
+        "subject_en": "Quiz open: {{ event.quiz_title.en }}",
+        "text_id": "{{ event.quiz_title.id }} dapat dikerjakan"
+        "{% if event.closes_at %} sampai {{ event.closes_at | wib }}{% endif %}.",
+        "text_en": "{{ event.quiz_title.en }} is open"
+        "{% if event.closes_at %} until {{ event.closes_at | wib }}{% endif %}.",
+    },
+    "quiz_closing": {
+        "subject_id": "Pengingat: {{ event.quiz_title.id }} ditutup {{ event.closes_at | wib }}",
+        "subject_en": "Reminder: {{ event.quiz_title.en }} closes {{ event.closes_at | wib }}",
+        "text_id": "Kuis {{ event.quiz_title.id }} ditutup dalam 24 jam.",
+        "text_en": "The quiz {{ event.quiz_title.en }} closes in 24 hours.",
+    },
     "session_starting": {
         "subject_id": "Pengingat: {{ event.programme_title.id }} dimulai {{ event.starts_at | wib }}",
         "subject_en": "Reminder: {{ event.programme_title.en }} starts {{ event.starts_at | wib }}",
@@ -71,6 +108,16 @@ RULES = (
      ["in_app", "email"], "enrollment", "normal"),
     ("Quiz result", catalog.ATTEMPT_GRADED.name, ["subject", "event_email"], "attempt_graded",
      ["in_app", "email"], "results", "low"),
+    ("Mentoring pair formed", catalog.MENTORING_PAIRED.name, ["mentoring_pair"], "mentoring_paired",
+     ["in_app", "email"], "enrollment", "normal"),
+    ("Mentoring meeting recorded", catalog.MENTORING_MEETING_LOGGED.name, ["mentoring_pair"],
+     "mentoring_meeting", ["in_app"], "enrollment", "low"),
+    ("Follow-up assessment due", catalog.FOLLOWUP_DUE.name, ["subject"], "followup_due",
+     ["in_app", "email"], "reminders", "normal"),
+    ("Quiz open for a programme", catalog.QUIZ_SCHEDULED.name, ["programme_participants"],
+     "quiz_scheduled", ["in_app"], "results", "low"),
+    ("Quiz closes tomorrow", QUIZ_CLOSING_REMINDER, ["programme_participants"], "quiz_closing",
+     ["in_app", "email"], "reminders", "normal"),
     ("Session tomorrow", SESSION_REMINDER_24H, ["subject"], "session_starting",
      ["in_app", "email"], "reminders", "normal"),
     ("Session in one hour", SESSION_REMINDER_1H, ["subject"], "session_starting",
@@ -78,7 +125,11 @@ RULES = (
 )  # fmt: skip
 
 # Sample data of each reminder, for previews and for checking templates at save.
-REMINDER_EXAMPLES = {kind: catalog.ENROLLMENT_EXAMPLE for kind in REMINDER_KINDS}
+REMINDER_EXAMPLES = {
+    SESSION_REMINDER_24H: catalog.ENROLLMENT_EXAMPLE,
+    SESSION_REMINDER_1H: catalog.ENROLLMENT_EXAMPLE,
+    QUIZ_CLOSING_REMINDER: catalog.QUIZ_SCHEDULED.example,
+}
 
 
 def example_for(event_type: str) -> dict:

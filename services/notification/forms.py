@@ -34,7 +34,9 @@ RECIPIENT_LABELS = {
     "subject": _l("The person the event is about"),
     "event_email": _l("The email address in the event"),
     "session_roster": _l("Everyone in the session"),
+    "programme_participants": _l("Everyone with a seat in the programme"),
     "programme_coordinators": _l("The programme's coordinators"),
+    "mentoring_pair": _l("The mentor and the mentee"),
 }
 PRIORITY_LABELS = {"urgent": _l("Urgent"), "normal": _l("Normal"), "low": _l("Low")}
 STATE_LABELS = {

@@ -99,6 +99,18 @@ def _resolve(session: Session, kind: str, data: Mapping) -> Iterator[Addressee]:
         )
         for user_id in seats:
             yield addressee_for_user(session, user_id, language)
+    elif kind == "programme_participants" and data.get("programme_id") is not None:
+        seats = session.scalars(
+            select(SessionSeat.user_id)
+            .where(SessionSeat.programme_id == data["programme_id"], SessionSeat.status == "confirmed")
+            .distinct()
+        )
+        for user_id in seats:
+            yield addressee_for_user(session, user_id, language)
+    elif kind == "mentoring_pair":
+        for role in ("mentor_id", "mentee_id"):
+            if data.get(role) is not None:
+                yield addressee_for_user(session, data[role], language)
     elif kind == "programme_coordinators" and data.get("programme_id") is not None:
         coordinators = session.scalars(
             select(ProgrammeCoordinator.user_id).where(
@@ -317,7 +329,14 @@ def event_handlers(channels: Mapping[str, Channel], config: Mapping) -> dict:
     def on_enrollment_changed(event: CloudEvent, session: Session) -> None:
         data = event.data
         status = "confirmed" if event.type == catalog.ENROLLMENT_CONFIRMED.name else "waitlisted"
-        session.merge(SessionSeat(session_id=data["session_id"], user_id=data["user_id"], status=status))
+        session.merge(
+            SessionSeat(
+                session_id=data["session_id"],
+                user_id=data["user_id"],
+                programme_id=data["programme_id"],
+                status=status,
+            )
+        )
         session.flush()
         if status == "confirmed":
             schedule_session_reminders(session, data)
@@ -326,12 +345,27 @@ def event_handlers(channels: Mapping[str, Channel], config: Mapping) -> dict:
     def on_attempt_graded(event: CloudEvent, session: Session) -> None:
         deliver(event, session, f"/assessment/attempts/{event.data['attempt_id']}")
 
+    def on_mentoring(event: CloudEvent, session: Session) -> None:
+        deliver(event, session, "/enrollment/mentoring")
+
+    def on_followup_due(event: CloudEvent, session: Session) -> None:
+        slug = event.data.get("quiz_slug")
+        deliver(event, session, f"/assessment/quizzes/{slug}" if slug else None)
+
+    def on_quiz_scheduled(event: CloudEvent, session: Session) -> None:
+        schedule_quiz_closing_reminder(session, event.data)
+        deliver(event, session, f"/assessment/quizzes/{event.data['quiz_slug']}")
+
     return {
         catalog.USER_REGISTERED.name: on_user_registered,
         catalog.PROGRAMME_PUBLISHED.name: on_programme_published,
         catalog.ENROLLMENT_CONFIRMED.name: on_enrollment_changed,
         catalog.ENROLLMENT_WAITLISTED.name: on_enrollment_changed,
         catalog.ATTEMPT_GRADED.name: on_attempt_graded,
+        catalog.MENTORING_PAIRED.name: on_mentoring,
+        catalog.MENTORING_MEETING_LOGGED.name: on_mentoring,
+        catalog.FOLLOWUP_DUE.name: on_followup_due,
+        catalog.QUIZ_SCHEDULED.name: on_quiz_scheduled,
     }
 
 
@@ -345,6 +379,16 @@ def schedule_session_reminders(session: Session, data: Mapping, now: datetime | 
         key = f"{kind}:{data['session_id']}:{data['user_id']}"
         if due > now and not session.scalar(select(Reminder.id).where(Reminder.key == key)):
             session.add(Reminder(key=key, kind=kind, due_at=due, data=dict(data)))
+
+
+def schedule_quiz_closing_reminder(session: Session, data: Mapping, now: datetime | None = None) -> None:
+    """A programme's quiz closes in 24 hours: its participants are reminded (once per window)."""
+    if not data.get("closes_at") or data.get("programme_id") is None:
+        return  # open-ended, or a public quiz whose takers are not known in advance
+    due = datetime.fromisoformat(data["closes_at"]) - timedelta(hours=24)
+    key = f"{defaults.QUIZ_CLOSING_REMINDER}:{data['quiz_slug']}:{data['closes_at']}"
+    if due > (now or utcnow()) and not session.scalar(select(Reminder.id).where(Reminder.key == key)):
+        session.add(Reminder(key=key, kind=defaults.QUIZ_CLOSING_REMINDER, due_at=due, data=dict(data)))
 
 
 # The inbox -----------------------------------------------------------------------------

@@ -18,7 +18,14 @@ CATEGORIES = ("account", "enrollment", "reminders", "results", "programmes")
 ESSENTIAL_CATEGORIES = ("account",)
 PRIORITIES = ("urgent", "normal", "low")
 DELIVERY_STATES = ("queued", "sending", "sent", "failed", "suppressed", "deduplicated", "digest")
-RECIPIENT_KINDS = ("subject", "event_email", "session_roster", "programme_coordinators")
+RECIPIENT_KINDS = (
+    "subject",
+    "event_email",
+    "session_roster",
+    "programme_participants",
+    "programme_coordinators",
+    "mentoring_pair",
+)
 
 
 class Recipient(db.Model):
@@ -144,6 +151,7 @@ class SessionSeat(db.Model):
 
     session_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    programme_id: Mapped[int | None] = mapped_column(Integer, index=True)
     status: Mapped[str] = mapped_column(String(12))
 
 
