@@ -897,6 +897,14 @@ def test_a_failing_webhook_is_retried_then_disabled_and_its_owner_told(receiver,
     assert told.user_id == subscription.owner_user_id and hook.url in told.title
     items = running.client("notification").get("/api/v1/inbox", headers=bearer(coordinator)).json["items"]
     assert "webhook.disabled" in [item["event_type"] for item in items]
+    # Every attempt is in the log, for an admin to read.
+    detail = running.client("notification").get(
+        f"/api/v1/deliveries/{failed.id}", headers=bearer(admin_token(running))
+    )
+    assert detail.status_code == 200
+    log = detail.json["attempt_log"]
+    assert [(a["number"], a["succeeded"]) for a in log] == [(1, False), (2, False), (3, False), (4, False)]
+    assert all("HTTP 500" in a["error"] for a in log[:3]) and "disabled" in log[3]["error"]
 
 
 def test_a_slow_webhook_times_out_and_the_loop_keeps_running(receiver, make_system, caplog):

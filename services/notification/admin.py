@@ -524,6 +524,14 @@ def replayable(delivery: Delivery) -> bool:
     return delivery.channel != "in_app" and delivery.state in REPLAYABLE_STATES
 
 
+def delivery_detail(session: Session, delivery_id: int) -> Delivery:
+    """One delivery, with every attempt made (``attempt_log``)."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound("No such delivery.")
+    return delivery
+
+
 def replay_delivery(session: Session, delivery_id: int, now: datetime | None = None) -> Delivery:
     """Send a failed (or already sent) email or webhook once more: back to the queue, due now,
     with a fresh count of attempts. In-app messages are written at once and never replayed."""

@@ -13,6 +13,7 @@ from shared.errors import Conflict
 from . import admin, handlers
 from .models import db
 from .schemas import (
+    DeliveryDetail,
     DeliveryOut,
     DeliveryPage,
     DeliveryQuery,
@@ -261,6 +262,14 @@ def list_deliveries(query):
     """The delivery log, newest first, filtered by state, channel, event type and recipient."""
     items, total = admin.list_deliveries(db.session, **query)
     return {"total": total, "limit": query["limit"], "offset": query["offset"], "items": items}
+
+
+@deliveries_api.route("/<int:delivery_id>")
+@api_login_required("admin")
+@deliveries_api.response(200, DeliveryDetail)
+def get_delivery(delivery_id):
+    """One delivery with its message and every attempt."""
+    return admin.delivery_detail(db.session, delivery_id)
 
 
 @deliveries_api.route("/<int:delivery_id>/replay", methods=["POST"])

@@ -25,7 +25,7 @@ from shared.db import utcnow
 
 from .channels import Channel, ChannelContext, DeliveryFailed, load_channels
 from .handlers import dispatch
-from .models import Delivery, Notification, Recipient, Reminder, WebhookSubscription
+from .models import Delivery, DeliveryAttempt, Notification, Recipient, Reminder, WebhookSubscription
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,14 @@ def send_one(session: Session, delivery: Delivery, channels: Mapping[str, Channe
             subscription = session.get(WebhookSubscription, int(delivery.recipient_key.split(":")[1]))
             if subscription:
                 subscription.consecutive_failures = 0
+    session.add(
+        DeliveryAttempt(
+            delivery_id=delivery.id,
+            number=delivery.attempts,
+            succeeded=delivery.state == "sent",
+            error=None if delivery.state == "sent" else delivery.last_error,
+        )
+    )
     session.commit()
 
 

@@ -229,6 +229,18 @@ class DeliveryOut(Schema):
     sent_at = fields.AwareDateTime(allow_none=True)
 
 
+class DeliveryAttemptOut(Schema):
+    number = fields.Integer()
+    attempted_at = fields.AwareDateTime()
+    succeeded = fields.Boolean()
+    error = fields.String(allow_none=True)
+
+
+class DeliveryDetail(DeliveryOut):
+    text = fields.String()
+    attempt_log = fields.List(fields.Nested(DeliveryAttemptOut))
+
+
 class DeliveryPage(Schema):
     total = fields.Integer()
     limit = fields.Integer()
