@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 from itsdangerous import BadSignature
 from jinja2 import TemplateError, nodes
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from shared import catalog
 from shared.db import utcnow
@@ -512,6 +512,7 @@ def list_deliveries(
     total = session.scalar(select(func.count()).select_from(Delivery).where(*conditions))
     rows = session.scalars(
         select(Delivery)
+        .options(selectinload(Delivery.attempt_log))
         .where(*conditions)
         .order_by(Delivery.created_at.desc(), Delivery.id.desc())
         .limit(max(1, min(limit, 200)))
