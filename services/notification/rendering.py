@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import escape
 
@@ -53,6 +54,12 @@ class RenderedMessage:
     html: str
 
 
+@lru_cache(maxsize=512)
+def _compiled(html: bool, source: str) -> Template:
+    """Compiling is the costly part of rendering; a template's text changes rarely."""
+    return (HTML if html else TEXT).from_string(source)
+
+
 def _html_from_text(text: str) -> str:
     paragraphs = [escape(part).replace("\n", "<br>\n") for part in text.split("\n\n") if part.strip()]
     return "".join(f"<p>{paragraph}</p>\n" for paragraph in paragraphs)
@@ -68,7 +75,7 @@ def render(template: MessageTemplate, language: str, context: dict) -> RenderedM
         if part == "html" and not source:
             continue
         try:
-            parts[part] = (HTML if part == "html" else TEXT).from_string(source).render(context)
+            parts[part] = _compiled(part == "html", source).render(context)
         except TemplateError as error:
             raise TemplateInvalid({field: [f"{type(error).__name__}: {error}"]}) from None
     text = parts["text"].strip()
