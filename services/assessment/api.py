@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from flask import Response
 from flask_smorest import Blueprint
 
-from shared.auth import bearer_identity
+from shared.auth import api_login_required, bearer_identity
 
-from . import handlers
+from . import handlers, item_analysis
 from .models import db
-from .schemas import AttemptCreate, AttemptOut, QuizOut, QuizSummary
+from .schemas import AttemptCreate, AttemptOut, ItemAnalysisOut, QuizOut, QuizSummary
 
 quizzes_api = Blueprint("quizzes_api", __name__, url_prefix="/api/v1/quizzes", description="Quizzes")
 
@@ -42,6 +43,32 @@ def submit(data, slug):
     )
     db.session.commit()
     return attempt
+
+
+@quizzes_api.route("/<slug>/item-analysis")
+@api_login_required("coordinator", "admin")
+@quizzes_api.response(200, ItemAnalysisOut)
+def get_item_analysis(slug):
+    """Item analysis over all submitted attempts (coordinator or admin)."""
+    return item_analysis.quiz_item_analysis(db.session, slug)
+
+
+@quizzes_api.route("/<slug>/item-analysis.csv")
+@api_login_required("coordinator", "admin")
+@quizzes_api.alt_response(
+    200, success=True, content_type="text/csv", description="One row per item: figures and flags."
+)
+def get_item_analysis_csv(slug):
+    """The item analysis as CSV (coordinator or admin)."""
+    return csv_response(item_analysis.quiz_item_analysis(db.session, slug))
+
+
+def csv_response(report: item_analysis.QuizItemAnalysis) -> Response:
+    return Response(
+        item_analysis.analysis_csv(report),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{report.quiz_slug}-item-analysis.csv"'},
+    )
 
 
 API_BLUEPRINTS = (quizzes_api,)

@@ -1,16 +1,18 @@
-"""Assessment's web pages: the public quiz, no account needed."""
+"""Assessment's web pages: the public quiz, no account needed; the coordinators' item analysis."""
 
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from shared.app import select_language
-from shared.auth import cookie_identity
+from shared.auth import cookie_identity, web_login_required
 from shared.errors import NotFound
 
-from . import handlers
+from . import handlers, item_analysis
+from .api import csv_response
 from .models import db
 
 web = Blueprint("web", __name__)
@@ -64,6 +66,30 @@ def result(attempt_id: int):
     if not owns:
         raise NotFound(_("No such attempt."))
     return render_template("result.html", attempt=attempt)
+
+
+FLAG_LABELS = {
+    item_analysis.FLAG_TOO_EASY: _l("Too easy"),
+    item_analysis.FLAG_TOO_HARD: _l("Too hard"),
+    item_analysis.FLAG_LOW_DISCRIMINATION: _l("Low discrimination"),
+    item_analysis.FLAG_NEGATIVE_DISCRIMINATION: _l("Negative discrimination"),
+    item_analysis.FLAG_UNUSED_DISTRACTOR: _l("A distractor no one chooses"),
+    item_analysis.FLAG_DISTRACTOR_BEATS_KEY: _l("A distractor the upper group prefers to the key"),
+    item_analysis.FLAG_NO_RESPONSES: _l("No one answered"),
+}
+
+
+@web.get("/quizzes/<slug>/analysis")
+@web_login_required("coordinator", "admin")
+def analysis(slug: str):
+    report = item_analysis.quiz_item_analysis(db.session, slug)
+    return render_template("item_analysis.html", report=report, flag_labels=FLAG_LABELS)
+
+
+@web.get("/quizzes/<slug>/analysis.csv")
+@web_login_required("coordinator", "admin")
+def analysis_csv(slug: str):
+    return csv_response(item_analysis.quiz_item_analysis(db.session, slug))
 
 
 WEB_BLUEPRINTS = (web,)

@@ -1,0 +1,509 @@
+"""Item analysis of a quiz: classical test theory over its submitted attempts.
+
+The figures come from two matrices, one row per attempt and one column per item: the points
+scored (0..the item's maximum) and the chosen option (its index, or -1 for none). Everything is
+computed with numpy matrix operations, so 100,000 attempts take well under a second.
+
+Conventions: standard deviations and variances are sample ones (ddof=1), as in pingouin's
+Cronbach's alpha; the upper and lower groups are the 27% of attempts with the highest and lowest
+totals (at least one attempt each, ties broken by attempt order); a figure that is undefined
+(fewer than two attempts, no variance) is None.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.errors import NotFound
+
+from .models import Answer, Attempt, Choice, Question, Quiz
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported inside the functions that compute: the service's web and worker
+# processes load it only when a coordinator asks for an analysis (idle memory stays low).
+
+GROUP_SHARE = 0.27
+TOO_EASY = 0.9
+TOO_HARD = 0.2
+LOW_DISCRIMINATION = 0.2
+
+# Item flags, in the order they are reported.
+FLAG_TOO_EASY = "too_easy"
+FLAG_TOO_HARD = "too_hard"
+FLAG_LOW_DISCRIMINATION = "low_discrimination"
+FLAG_NEGATIVE_DISCRIMINATION = "negative_discrimination"
+FLAG_UNUSED_DISTRACTOR = "unused_distractor"
+FLAG_DISTRACTOR_BEATS_KEY = "distractor_beats_key"
+FLAG_NO_RESPONSES = "no_responses"
+FLAGS = (
+    FLAG_TOO_EASY,
+    FLAG_TOO_HARD,
+    FLAG_LOW_DISCRIMINATION,
+    FLAG_NEGATIVE_DISCRIMINATION,
+    FLAG_UNUSED_DISTRACTOR,
+    FLAG_DISTRACTOR_BEATS_KEY,
+    FLAG_NO_RESPONSES,
+)
+
+
+@dataclass(frozen=True)
+class ChoiceStats:
+    index: int
+    is_key: bool
+    count: int
+    proportion: float | None
+    upper_proportion: float | None
+    lower_proportion: float | None
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    index: int
+    max_score: float
+    answered: int
+    facility: float | None
+    sd: float | None
+    discrimination: float | None
+    point_biserial: float | None
+    flags: tuple[str, ...]
+    choices: tuple[ChoiceStats, ...]
+
+
+@dataclass(frozen=True)
+class TestStats:
+    n_attempts: int
+    n_items: int
+    max_score: float
+    mean: float | None
+    sd: float | None
+    alpha: float | None
+    sem: float | None
+
+
+@dataclass(frozen=True)
+class ItemAnalysis:
+    test: TestStats
+    items: tuple[ItemStats, ...]
+    group_size: int
+
+
+def _number(value) -> float | None:
+    import numpy as np
+
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def cronbach_alpha(scores: np.ndarray) -> float | None:
+    """k/(k-1) · (1 - Σ item variances / variance of totals), sample variances; KR-20 for 0/1 items."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=float)
+    n, k = scores.shape
+    if n < 2 or k < 2:
+        return None
+    total_variance = scores.sum(axis=1).var(ddof=1)
+    if total_variance <= 0:
+        return None
+    return float(k / (k - 1) * (1.0 - scores.var(axis=0, ddof=1).sum() / total_variance))
+
+
+def group_size(n_attempts: int) -> int:
+    """How many attempts form the upper (and the lower) group: 27%, rounded half up, at least one."""
+    import numpy as np
+
+    if n_attempts < 2:
+        return 0
+    return min(max(1, int(np.floor(GROUP_SHARE * n_attempts + 0.5))), n_attempts // 2)
+
+
+def _corrected_point_biserial(scores: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each item with the total of the other items (NaN where undefined)."""
+    import numpy as np
+
+    item = scores - scores.mean(axis=0)
+    rest = totals[:, None] - scores
+    rest -= rest.mean(axis=0)
+    numerator = np.einsum("ij,ij->j", item, rest)
+    denominator = np.sqrt(np.einsum("ij,ij->j", item, item) * np.einsum("ij,ij->j", rest, rest))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        correlation = numerator / denominator
+    # Rounding can leave a tiny spread on a constant column: treat it as none.
+    scale = np.maximum(np.abs(scores).max(axis=0, initial=0.0), 1.0) * np.sqrt(len(scores))
+    correlation[denominator <= 1e-12 * scale**2] = np.nan
+    return np.clip(correlation, -1.0, 1.0)
+
+
+def _choice_counts(chosen: np.ndarray, width: int) -> np.ndarray:
+    """items × options: how many rows chose each option (chosen = -1 counts as nothing)."""
+    import numpy as np
+
+    n_items = chosen.shape[1]
+    if chosen.size == 0 or width == 0:
+        return np.zeros((n_items, width), dtype=np.int64)
+    valid = (chosen >= 0) & (chosen < width)
+    cells = (np.arange(n_items) * width)[None, :] + chosen
+    return np.bincount(cells[valid], minlength=n_items * width).reshape(n_items, width)
+
+
+def analyse(
+    scores,
+    maxima: Sequence[float],
+    chosen,
+    keys: Sequence[int],
+    n_options: Sequence[int] | None = None,
+) -> ItemAnalysis:
+    """Item, distractor and test figures of a score matrix and a choice matrix.
+
+    scores: attempts × items points; maxima: each item's maximum; chosen: attempts × items option
+    indexes, -1 for no answer; keys: each item's correct option index (-1 if it has none);
+    n_options: how many options each item offers (by default the highest index seen, plus one).
+    """
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=float)
+    maxima = np.asarray(maxima, dtype=float)
+    n_items = len(maxima)
+    scores = scores.reshape(-1, n_items)
+    chosen = np.asarray(chosen, dtype=np.int64).reshape(-1, n_items)
+    keys = np.asarray(keys, dtype=np.int64).reshape(n_items)
+    if chosen.shape != scores.shape:
+        raise ValueError("The score and choice matrices differ in shape.")
+    n = scores.shape[0]
+    if n_options is None:
+        seen = chosen.max(axis=0, initial=-1) if n else np.full(n_items, -1)
+        n_options = np.maximum(np.maximum(seen, keys) + 1, 0)
+    n_options = np.asarray(n_options, dtype=np.int64).reshape(n_items)
+
+    totals = scores.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        facility = scores.mean(axis=0) / maxima if n else np.full(n_items, np.nan)
+    facility[maxima <= 0] = np.nan
+    sd = scores.std(axis=0, ddof=1) if n >= 2 else np.full(n_items, np.nan)
+    point_biserial = _corrected_point_biserial(scores, totals) if n >= 2 else np.full(n_items, np.nan)
+
+    size = group_size(n)
+    order = np.argsort(-totals, kind="stable")
+    upper, lower = order[:size], order[n - size :]
+    if size:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            discrimination = (scores[upper].mean(axis=0) - scores[lower].mean(axis=0)) / maxima
+        discrimination[maxima <= 0] = np.nan
+    else:
+        discrimination = np.full(n_items, np.nan)
+
+    width = int(n_options.max(initial=0))
+    counts = _choice_counts(chosen, width)
+    upper_counts = _choice_counts(chosen[upper], width)
+    lower_counts = _choice_counts(chosen[lower], width)
+    answered = ((chosen >= 0).sum(axis=0)).astype(int)
+    offered = np.arange(width)[None, :] < n_options[:, None]
+    is_key = np.arange(width)[None, :] == keys[:, None]
+    # How many of the upper group chose the key (a padding column of zeros stands for no key).
+    key_column = np.where((keys >= 0) & (keys < width), keys, width)
+    key_upper = np.pad(upper_counts, ((0, 0), (0, 1)))[np.arange(n_items), key_column]
+    unused = offered & ~is_key & (counts == 0) & (n > 0)
+    beats_key = offered & ~is_key & (upper_counts > key_upper[:, None]) & (keys[:, None] >= 0)
+
+    items = []
+    for j in range(n_items):
+        if n and answered[j] == 0:
+            flags = [FLAG_NO_RESPONSES]
+        else:
+            flags = []
+            if facility[j] > TOO_EASY:
+                flags.append(FLAG_TOO_EASY)
+            if facility[j] < TOO_HARD:
+                flags.append(FLAG_TOO_HARD)
+            if discrimination[j] < LOW_DISCRIMINATION:
+                flags.append(FLAG_LOW_DISCRIMINATION)
+            if discrimination[j] < 0:
+                flags.append(FLAG_NEGATIVE_DISCRIMINATION)
+            if unused[j].any():
+                flags.append(FLAG_UNUSED_DISTRACTOR)
+            if beats_key[j].any():
+                flags.append(FLAG_DISTRACTOR_BEATS_KEY)
+        choices = tuple(
+            ChoiceStats(
+                index=option,
+                is_key=bool(is_key[j, option]),
+                count=int(counts[j, option]),
+                proportion=float(counts[j, option] / n) if n else None,
+                upper_proportion=float(upper_counts[j, option] / size) if size else None,
+                lower_proportion=float(lower_counts[j, option] / size) if size else None,
+                flags=tuple(
+                    flag
+                    for flag, raised in (
+                        (FLAG_UNUSED_DISTRACTOR, unused[j, option]),
+                        (FLAG_DISTRACTOR_BEATS_KEY, beats_key[j, option]),
+                    )
+                    if raised and answered[j]
+                ),
+            )
+            for option in range(int(n_options[j]))
+        )
+        items.append(
+            ItemStats(
+                index=j,
+                max_score=float(maxima[j]),
+                answered=int(answered[j]),
+                facility=_number(facility[j]),
+                sd=_number(sd[j]),
+                discrimination=_number(discrimination[j]),
+                point_biserial=_number(point_biserial[j]),
+                flags=tuple(flags),
+                choices=choices,
+            )
+        )
+
+    alpha = cronbach_alpha(scores)
+    total_sd = float(totals.std(ddof=1)) if n >= 2 else None
+    test = TestStats(
+        n_attempts=n,
+        n_items=n_items,
+        max_score=float(maxima.sum()),
+        mean=float(totals.mean()) if n else None,
+        sd=total_sd,
+        alpha=alpha,
+        sem=float(total_sd * np.sqrt(1.0 - alpha)) if alpha is not None and alpha <= 1 else None,
+    )
+    return ItemAnalysis(test=test, items=tuple(items), group_size=size)
+
+
+# --- From the database -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuizMatrices:
+    quiz: Quiz
+    questions: list[Question]
+    choices: list[list[Choice]]
+    attempt_ids: np.ndarray
+    scores: np.ndarray
+    chosen: np.ndarray
+    maxima: np.ndarray
+    keys: np.ndarray
+    n_options: np.ndarray
+
+
+def _positions(ids: Sequence[int], wanted: np.ndarray) -> np.ndarray:
+    """Where each wanted id stands in ids, or -1 when it is not there (vectorised lookup)."""
+    import numpy as np
+
+    ids = np.asarray(ids, dtype=np.int64)
+    if not len(ids):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    order = np.argsort(ids)
+    at = np.clip(np.searchsorted(ids[order], wanted), 0, len(ids) - 1)
+    return np.where(ids[order][at] == wanted, order[at], -1)
+
+
+def load_quiz_matrices(session: Session, slug: str) -> QuizMatrices:
+    """The quiz's score and choice matrices, in two queries: its items, then all its answers."""
+    import numpy as np
+
+    rows = session.execute(
+        select(Quiz, Question, Choice)
+        .outerjoin(Question, Question.quiz_id == Quiz.id)
+        .outerjoin(Choice, Choice.question_id == Question.id)
+        .where(Quiz.slug == slug)
+        .order_by(Question.position, Question.id, Choice.position, Choice.id)
+    ).all()
+    if not rows:
+        raise NotFound("No such quiz.")
+    quiz = rows[0][0]
+    questions: list[Question] = []
+    choices: list[list[Choice]] = []
+    for _, question, choice in rows:
+        if question is None:
+            continue
+        if not questions or questions[-1].id != question.id:
+            questions.append(question)
+            choices.append([])
+        if choice is not None:
+            choices[-1].append(choice)
+
+    answers = session.execute(
+        select(Attempt.id, Answer.question_id, Answer.choice_id, Answer.points)
+        .outerjoin(Answer, Answer.attempt_id == Attempt.id)
+        .where(Attempt.quiz_id == quiz.id)
+        .order_by(Attempt.id)
+    ).all()
+    table = np.array(
+        [(a, q if q is not None else -1, c if c is not None else -1, p or 0.0) for a, q, c, p in answers],
+        dtype=float,
+    ).reshape(-1, 4)
+    attempt_ids, rows_of = np.unique(table[:, 0].astype(np.int64), return_inverse=True)
+
+    n_items = len(questions)
+    columns = _positions([question.id for question in questions], table[:, 1].astype(np.int64))
+    choice_ids = [choice.id for options in choices for choice in options]
+    choice_index = np.array([i for options in choices for i in range(len(options))], dtype=np.int64)
+    at = _positions(choice_ids, table[:, 2].astype(np.int64))
+    option = np.where(at >= 0, choice_index[np.maximum(at, 0)] if choice_ids else -1, -1)
+    known = columns >= 0
+
+    scores = np.zeros((len(attempt_ids), n_items))
+    chosen = np.full((len(attempt_ids), n_items), -1, dtype=np.int64)
+    scores[rows_of[known], columns[known]] = table[known, 3]
+    chosen[rows_of[known], columns[known]] = option[known]
+    return QuizMatrices(
+        quiz=quiz,
+        questions=questions,
+        choices=choices,
+        attempt_ids=attempt_ids,
+        scores=scores,
+        chosen=chosen,
+        maxima=np.array([question.points for question in questions], dtype=float),
+        keys=np.array(
+            [next((i for i, c in enumerate(options) if c.is_correct), -1) for options in choices],
+            dtype=np.int64,
+        ),
+        n_options=np.array([len(options) for options in choices], dtype=np.int64),
+    )
+
+
+# --- The report the API, the CSV and the page show --------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChoiceReport:
+    choice_id: int
+    label: str
+    text_id: str
+    text_en: str
+    is_key: bool
+    count: int
+    proportion: float | None
+    upper_proportion: float | None
+    lower_proportion: float | None
+    flags: tuple[str, ...]
+
+    def text(self, language: str) -> str:
+        return self.text_en if language == "en" else self.text_id
+
+
+@dataclass(frozen=True)
+class ItemReport:
+    question_id: int
+    position: int
+    text_id: str
+    text_en: str
+    competency_area: str
+    max_score: float
+    answered: int
+    facility: float | None
+    sd: float | None
+    discrimination: float | None
+    point_biserial: float | None
+    flags: tuple[str, ...]
+    choices: list[ChoiceReport]
+
+    def text(self, language: str) -> str:
+        return self.text_en if language == "en" else self.text_id
+
+
+@dataclass(frozen=True)
+class QuizItemAnalysis:
+    quiz: Quiz
+    test: TestStats
+    group_size: int
+    items: list[ItemReport]
+
+    @property
+    def quiz_slug(self) -> str:
+        return self.quiz.slug
+
+
+def quiz_item_analysis(session: Session, slug: str) -> QuizItemAnalysis:
+    """Item analysis of one quiz (published or not) over all its submitted attempts."""
+    data = load_quiz_matrices(session, slug)
+    analysis = analyse(data.scores, data.maxima, data.chosen, data.keys, data.n_options)
+    items = [
+        ItemReport(
+            question_id=question.id,
+            position=position,
+            text_id=question.text_id,
+            text_en=question.text_en,
+            competency_area=question.competency_area,
+            max_score=stats.max_score,
+            answered=stats.answered,
+            facility=stats.facility,
+            sd=stats.sd,
+            discrimination=stats.discrimination,
+            point_biserial=stats.point_biserial,
+            flags=stats.flags,
+            choices=[
+                ChoiceReport(
+                    choice_id=choice.id,
+                    label=chr(ord("A") + figures.index),
+                    text_id=choice.text_id,
+                    text_en=choice.text_en,
+                    is_key=figures.is_key,
+                    count=figures.count,
+                    proportion=figures.proportion,
+                    upper_proportion=figures.upper_proportion,
+                    lower_proportion=figures.lower_proportion,
+                    flags=figures.flags,
+                )
+                for choice, figures in zip(options, stats.choices, strict=True)
+            ],
+        )
+        for position, (question, options, stats) in enumerate(
+            zip(data.questions, data.choices, analysis.items, strict=True), start=1
+        )
+    ]
+    return QuizItemAnalysis(quiz=data.quiz, test=analysis.test, group_size=analysis.group_size, items=items)
+
+
+CSV_COLUMNS = (
+    "position",
+    "question_id",
+    "competency_area",
+    "question",
+    "max_score",
+    "answered",
+    "facility",
+    "sd",
+    "discrimination",
+    "point_biserial",
+    "flags",
+)
+
+
+def analysis_csv(report: QuizItemAnalysis) -> str:
+    """One row per item with its figures and flags (flags separated by ';')."""
+
+    def figure(value: float | None) -> str:
+        return "" if value is None else f"{value:.4f}"
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in report.items:
+        writer.writerow(
+            (
+                item.position,
+                item.question_id,
+                item.competency_area,
+                item.text_id,
+                f"{item.max_score:g}",
+                item.answered,
+                figure(item.facility),
+                figure(item.sd),
+                figure(item.discrimination),
+                figure(item.point_biserial),
+                ";".join(item.flags),
+            )
+        )
+    return out.getvalue()
