@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from .models import Delivery, DeliveryAttempt, Notification, Recipient, Reminder
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+DIGEST_CHECK_INTERVAL = 60.0  # seconds
 
 
 def claim_due(session: Session, now: datetime, limit: int = 20) -> list[Delivery]:
@@ -213,10 +215,13 @@ def delivery_loop(app: Flask, stop: threading.Event) -> None:
     with app.app_context():
         sessions = app.extensions["pustaka"].session_factory()
     failures = 0
+    digests_checked = 0.0
     while not stop.is_set():
         try:
             worked = fire_due_reminders(sessions, channels, config) + send_due(sessions, channels, config)
-            send_digests(sessions, config)
+            if time.monotonic() - digests_checked >= DIGEST_CHECK_INTERVAL:  # digests go out daily
+                send_digests(sessions, config)
+                digests_checked = time.monotonic()
             failures = 0
         except SQLAlchemyError as error:
             failures += 1

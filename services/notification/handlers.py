@@ -190,19 +190,6 @@ def quiet_until(profile: Recipient | None, now: datetime) -> datetime | None:
 # Dispatch --------------------------------------------------------------------------------
 
 
-def _delivery_exists(session: Session, event_id: str, recipient_key: str, channel: str) -> bool:
-    return (
-        session.scalar(
-            select(Delivery.id).where(
-                Delivery.event_id == event_id,
-                Delivery.recipient_key == recipient_key,
-                Delivery.channel == channel,
-            )
-        )
-        is not None
-    )
-
-
 def _target(addressee: Addressee, channel: str) -> str | None:
     if channel == "email":
         return addressee.email
@@ -226,10 +213,20 @@ def dispatch(
 
     ``cloud_event`` is the event as published, the body webhook subscribers receive."""
     now = now or utcnow()
-    rules = session.scalars(select(Rule).where(Rule.event_type == event_type, Rule.enabled.is_(True))).all()
+    rules = session.execute(
+        select(Rule, MessageTemplate)
+        .join(MessageTemplate, MessageTemplate.key == Rule.template_key)
+        .where(Rule.event_type == event_type, Rule.enabled.is_(True))
+        .order_by(Rule.id)
+    ).all()
+    # (recipient, channel) pairs this event reached already: each is delivered once.
+    done = set(
+        session.execute(
+            select(Delivery.recipient_key, Delivery.channel).where(Delivery.event_id == event_id)
+        ).all()
+    )
     deliveries = []
-    for rule in rules:
-        template = session.scalar(select(MessageTemplate).where(MessageTemplate.key == rule.template_key))
+    for rule, template in rules:
         for addressee in recipients_of(session, rule, data):
             message = render(
                 template, addressee.language, {"event": dict(data), "recipient": addressee.fields()}
@@ -239,9 +236,10 @@ def dispatch(
                 channel = channels.get(channel_name)
                 if target is None or channel is None:
                     continue
-                if _delivery_exists(session, event_id, addressee.key, channel_name):
+                if (addressee.key, channel_name) in done:
                     log.info("%s: already delivered to %s on %s", event_id, addressee.key, channel_name)
                     continue
+                done.add((addressee.key, channel_name))
                 delivery = Delivery(
                     event_id=event_id, event_type=event_type, rule_id=rule.id, recipient_key=addressee.key,
                     channel=channel_name, category=rule.category, priority=rule.priority, target=target,
@@ -252,7 +250,7 @@ def dispatch(
                 session.add(delivery)
                 deliveries.append(delivery)
     if cloud_event is not None:
-        deliveries += _webhook_deliveries(session, event_id, event_type, cloud_event, now)
+        deliveries += _webhook_deliveries(session, event_id, event_type, cloud_event, now, done)
     if not deliveries:
         log.info("%s %s: no rule or subscription sends anything", event_type, event_id)
     return deliveries
@@ -279,7 +277,7 @@ def _schedule(
 
 
 def _webhook_deliveries(
-    session: Session, event_id: str, event_type: str, cloud_event: str, now: datetime
+    session: Session, event_id: str, event_type: str, cloud_event: str, now: datetime, done: set
 ) -> list[Delivery]:
     deliveries = []
     for subscription in session.scalars(
@@ -288,7 +286,7 @@ def _webhook_deliveries(
         if event_type not in subscription.event_types:
             continue
         key = f"webhook:{subscription.id}"
-        if _delivery_exists(session, event_id, key, "webhook"):
+        if (key, "webhook") in done:
             continue
         delivery = Delivery(
             event_id=event_id, event_type=event_type, recipient_key=key, channel="webhook",
@@ -373,11 +371,15 @@ def schedule_session_reminders(session: Session, data: Mapping, now: datetime | 
     """A session 24 hours and 1 hour before it starts, for each confirmed person (once)."""
     now = now or utcnow()
     starts = datetime.fromisoformat(data["starts_at"])
-    for kind, before in ((defaults.SESSION_REMINDER_24H, timedelta(hours=24)),
-                         (defaults.SESSION_REMINDER_1H, timedelta(hours=1))):  # fmt: skip
-        due = starts - before
-        key = f"{kind}:{data['session_id']}:{data['user_id']}"
-        if due > now and not session.scalar(select(Reminder.id).where(Reminder.key == key)):
+    wanted = {
+        f"{kind}:{data['session_id']}:{data['user_id']}": (kind, starts - before)
+        for kind, before in ((defaults.SESSION_REMINDER_24H, timedelta(hours=24)),
+                             (defaults.SESSION_REMINDER_1H, timedelta(hours=1)))
+        if starts - before > now
+    }  # fmt: skip
+    existing = set(session.scalars(select(Reminder.key).where(Reminder.key.in_(wanted)))) if wanted else set()
+    for key, (kind, due) in wanted.items():
+        if key not in existing:
             session.add(Reminder(key=key, kind=kind, due_at=due, data=dict(data)))
 
 
