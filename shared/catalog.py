@@ -166,6 +166,36 @@ class QuizScheduled(Schema):
     closes_at = fields.AwareDateTime(allow_none=True, load_default=None)
 
 
+class ActivityCompleted(Schema):
+    user_id = fields.Integer(required=True)
+    programme_id = fields.Integer(required=True)
+    programme_title = fields.Nested(LocalizedText, required=True)
+    session_id = fields.Integer(allow_none=True, load_default=None)
+    competency_areas = fields.List(fields.String(), required=True)
+    hours = fields.Float(required=True, validate=validate.Range(min=0))
+    certificate_code = fields.String(allow_none=True, load_default=None)
+    completed_at = fields.AwareDateTime(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+
+
+class LikertItemSummary(Schema):
+    item_id = fields.Integer(required=True)
+    statement = fields.Nested(LocalizedText, required=True)
+    responses = fields.Integer(required=True)
+    mean = fields.Float(allow_none=True, load_default=None)
+    # counts of the answers 1..5, in that order
+    distribution = fields.List(fields.Integer(), required=True, validate=validate.Length(equal=5))
+
+
+class FeedbackSummarised(Schema):
+    programme_id = fields.Integer(required=True)
+    session_id = fields.Integer(allow_none=True, load_default=None)
+    responses = fields.Integer(required=True)
+    overall_mean = fields.Float(allow_none=True, load_default=None)
+    items = fields.List(fields.Nested(LikertItemSummary), required=True)
+    summarised_at = fields.AwareDateTime(required=True)
+
+
 TITLE = {"id": "Pelatihan Katalogisasi", "en": "Cataloguing Training"}
 
 USER_REGISTERED = declare(
@@ -281,5 +311,45 @@ QUIZ_SCHEDULED = declare(
         "purpose": "post_test",
         "opens_at": "2030-01-10T02:00:00+00:00",
         "closes_at": "2030-01-17T02:00:00+00:00",
+    },
+)
+ACTIVITY_COMPLETED = declare(
+    "pustaka.activity.completed.v1",
+    ActivityCompleted,
+    "A learner completed a programme activity by its rules (attendance, post-test); a certificate may follow.",
+    {
+        "user_id": 7,
+        "programme_id": 3,
+        "programme_title": TITLE,
+        "session_id": 5,
+        "competency_areas": ["cataloguing"],
+        "hours": 16.0,
+        "certificate_code": "PST-7K3M-Q9XW-R2TD",
+        "completed_at": "2030-01-12T09:00:00+00:00",
+        "language": "id",
+    },
+)
+FEEDBACK_SUMMARISED = declare(
+    "pustaka.feedback.summarised.v1",
+    FeedbackSummarised,
+    "The feedback survey answers of a programme session, aggregated after a new response.",
+    {
+        "programme_id": 3,
+        "session_id": 5,
+        "responses": 12,
+        "overall_mean": 4.3,
+        "items": [
+            {
+                "item_id": 1,
+                "statement": {
+                    "id": "Materi relevan dengan pekerjaan saya.",
+                    "en": "The content fits my work.",
+                },
+                "responses": 12,
+                "mean": 4.5,
+                "distribution": [0, 0, 1, 4, 7],
+            }
+        ],
+        "summarised_at": "2030-01-13T09:00:00+00:00",
     },
 )
