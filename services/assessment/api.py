@@ -10,6 +10,7 @@ from shared.auth import api_login_required, bearer_identity
 from . import handlers, item_analysis
 from .models import db
 from .schemas import AttemptCreate, AttemptOut, ItemAnalysisOut, QuizOut, QuizSummary
+from .survey_api import SURVEY_API_BLUEPRINTS
 
 quizzes_api = Blueprint("quizzes_api", __name__, url_prefix="/api/v1/quizzes", description="Quizzes")
 
@@ -71,4 +72,4 @@ def csv_response(report: item_analysis.QuizItemAnalysis) -> Response:
     )
 
 
-API_BLUEPRINTS = (quizzes_api,)
+API_BLUEPRINTS = (quizzes_api, *SURVEY_API_BLUEPRINTS)

@@ -13,6 +13,7 @@ from shared.envelope import new_event
 from shared.errors import Invalid, NotFound
 from shared.messaging import add_to_outbox
 
+from . import recommendations, surveys
 from .models import Answer, Attempt, Quiz
 
 SERVICE = "assessment"
@@ -103,5 +104,7 @@ def get_attempt(session: Session, attempt_id: int) -> Attempt:
     return attempt
 
 
-# Assessment consumes no events yet: its worker runs only the outbox relay.
-EVENT_HANDLERS: dict = {}
+EVENT_HANDLERS: dict = {
+    catalog.ACTIVITY_COMPLETED.name: surveys.on_activity_completed,
+    catalog.PROGRAMME_PUBLISHED.name: recommendations.on_programme_published,
+}

@@ -14,6 +14,7 @@ from shared.errors import NotFound
 from . import handlers, item_analysis
 from .api import csv_response
 from .models import db
+from .survey_web import SURVEY_WEB_BLUEPRINTS
 
 web = Blueprint("web", __name__)
 
@@ -92,4 +93,4 @@ def analysis_csv(slug: str):
     return csv_response(item_analysis.quiz_item_analysis(db.session, slug))
 
 
-WEB_BLUEPRINTS = (web,)
+WEB_BLUEPRINTS = (web, *SURVEY_WEB_BLUEPRINTS)
