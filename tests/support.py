@@ -217,6 +217,9 @@ class HttpClient:
     def post(self, path: str, **kwargs):
         return self.open("POST", path, **kwargs)
 
+    def put(self, path: str, **kwargs):
+        return self.open("PUT", path, **kwargs)
+
     def get_cookie(self, name: str):
         from types import SimpleNamespace
 

@@ -116,11 +116,23 @@ def embedded_admin(running) -> str:
 def test_assessment_and_notification_api_errors(embedded):
     assessment, notification = embedded.client("assessment"), embedded.client("notification")
     embedded.seed("assessment")
-    path = "/api/v1/quizzes/literasi-informasi-dasar/attempts"
-    assert_error(assessment.post(path, json={}), 422, "answers")
-    assert_error(assessment.post(path, json={"answers": "all of them"}), 422, "answers")
-    assert_error(assessment.post(path, json={"answers": {"999999": 1}}), 422, "999999")
-    assert_error(assessment.post("/api/v1/quizzes/nope/attempts", json={"answers": {}}), 404)
+    start = "/api/v1/quizzes/literasi-informasi-dasar/attempts"
+    assert_error(assessment.post(start, json={"language": "fr", "email": "x"}), 422, "language", "email")
+    assert_error(assessment.post("/api/v1/quizzes/nope/attempts", json={}), 404)
+    attempt = assessment.post(start, json={}).json
+    page, headers = f"/api/v1/attempts/{attempt['id']}/pages/0", {"X-Attempt-Token": attempt["token"]}
+    first = attempt["questions"][0]["question_id"]
+    assert_error(assessment.put(page, json={}, headers=headers), 422, "responses")
+    assert_error(assessment.put(page, json={"responses": "all of them"}, headers=headers), 422, "responses")
+    assert_error(
+        assessment.put(page, json={"responses": {"999999": 1}}, headers=headers), 422, "responses.999999"
+    )
+    assert_error(
+        assessment.put(page, json={"responses": {str(first): [1, 2]}}, headers=headers),
+        422,
+        f"responses.{first}",
+    )
+    assert_error(assessment.put(page, json={"responses": {}}), 404)  # without the attempt's token
     assert_error(notification.get("/api/v1/inbox"), 401)
     (staff_email,) = people(embedded, "kartika")
     staff = token(embedded.client("enrollment"), staff_email)

@@ -182,27 +182,41 @@ def test_analysis_of_100k_attempts_is_vectorised():
 # --- Through the system -------------------------------------------------------------------------
 
 
-def submit_attempts(assessment, count: int = 20) -> dict:
-    quiz = assessment.get(f"/api/v1/quizzes/{SLUG}").json
+CHOICE_BASED = ("single_choice", "true_false")
+
+
+def submit_attempts(assessment, count: int = 20) -> list[dict]:
+    """Anonymous attempts of the seeded quiz; returns its questions as the takers saw them."""
     rng = np.random.default_rng(5)
     for number in range(count):
-        # The better takers choose the first choice (often the key) more often.
-        answers = {
-            str(question["id"]): question["choices"][
-                0 if rng.random() < number / count else int(rng.integers(0, len(question["choices"])))
-            ]["id"]
-            for question in quiz["questions"]
-        }
-        response = assessment.post(f"/api/v1/quizzes/{SLUG}/attempts", json={"answers": answers})
-        assert response.status_code == 201, response.json
-    return quiz
+        started = assessment.post(f"/api/v1/quizzes/{SLUG}/attempts", json={})
+        assert started.status_code == 201, started.json
+        attempt, headers = started.json, {"X-Attempt-Token": started.json["token"]}
+        path = f"/api/v1/attempts/{attempt['id']}"
+        questions = []
+        for page in range(attempt["page_count"]):
+            shown = assessment.get(f"{path}?page={page}", headers=headers).json["questions"]
+            # The better takers choose the first option (often the key) more often.
+            responses = {}
+            for question in shown:
+                options = question["body"].get("choices") or question["body"].get("options")
+                if question["type"] in CHOICE_BASED:
+                    pick = 0 if rng.random() < number / count else int(rng.integers(0, len(options)))
+                    responses[str(question["question_id"])] = options[pick]["key"]
+                elif question["type"] == "numeric":
+                    responses[str(question["question_id"])] = str(number)
+            saved = assessment.put(f"{path}/pages/{page}", json={"responses": responses}, headers=headers)
+            assert saved.status_code == 200, saved.json
+            questions += shown
+        assert assessment.post(f"{path}/submit", json={}, headers=headers).status_code == 200
+    return questions
 
 
 def test_item_analysis_api_csv_and_page(make_system):
     running = make_system("embedded")
     enrollment, assessment = running.client("enrollment"), running.client("assessment")
     running.seed("assessment")
-    quiz = submit_attempts(assessment)
+    questions = submit_attempts(assessment)
     coordinator_email, staff_email = people(running, "koordinator", "dewi")
     coordinator, staff = token(enrollment, coordinator_email), token(enrollment, staff_email)
 
@@ -220,13 +234,18 @@ def test_item_analysis_api_csv_and_page(make_system):
     report = response.json
     assert report["quiz_slug"] == SLUG
     assert report["test"]["n_attempts"] == 20
-    assert report["test"]["n_items"] == len(quiz["questions"])
-    assert [item["question_id"] for item in report["items"]] == [q["id"] for q in quiz["questions"]]
-    for item in report["items"]:
+    assert report["test"]["n_items"] == len(questions)
+    assert [item["question_id"] for item in report["items"]] == [q["question_id"] for q in questions]
+    for item, question in zip(report["items"], questions, strict=True):
         assert 0.0 <= item["facility"] <= 1.0
-        assert sum(choice["count"] for choice in item["choices"]) == 20
-        assert sum(choice["is_key"] for choice in item["choices"]) == 1
         assert set(item["flags"]) <= set(ia.FLAGS)
+        if question["type"] in CHOICE_BASED:  # every taker chose one of its options
+            assert sum(choice["count"] for choice in item["choices"]) == 20
+            assert sum(choice["is_key"] for choice in item["choices"]) == 1
+        else:  # answered without choosing an option: no distractors to analyse
+            assert (
+                item["choices"] == [] and item["answered"] == 20 and ia.FLAG_NO_RESPONSES not in item["flags"]
+            )
     assert report["test"]["alpha"] is None or report["test"]["alpha"] <= 1.0
 
     response = assessment.get(path + ".csv", headers=bearer(coordinator))
@@ -234,7 +253,7 @@ def test_item_analysis_api_csv_and_page(make_system):
     assert response.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
     assert tuple(rows[0]) == ia.CSV_COLUMNS
-    assert len(rows) == 1 + len(quiz["questions"])
+    assert len(rows) == 1 + len(questions)
     assert [float(row[6]) for row in rows[1:]] == pytest.approx(
         [item["facility"] for item in report["items"]], abs=1e-4
     )
@@ -247,8 +266,8 @@ def test_item_analysis_api_csv_and_page(make_system):
     assert page.status_code == 200, page.text
     assert "Analisis butir soal" in page.text
     assert f"/quizzes/{SLUG}/analysis.csv" in page.text
-    assert quiz["questions"][0]["text_id"] in page.text
-    assert page.text.count('id="item-') == len(quiz["questions"])
+    assert questions[0]["text"]["id"] in page.text
+    assert page.text.count('id="item-') == len(questions)
     download = assessment.get(page_path + ".csv")
     assert download.status_code == 200 and download.headers["Content-Type"].startswith("text/csv")
 

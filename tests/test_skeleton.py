@@ -80,6 +80,7 @@ def programme_with_session(client, coordinator: str, seats: int) -> tuple[dict, 
             "track": "staff",
             "type": "training",
             "competency_areas": ["cataloguing"],
+            "status": "published",
         },
         headers=bearer(coordinator),
     )
@@ -174,6 +175,7 @@ def test_web_thread_login_enroll_and_inbox(running):
             "track": "staff",
             "type": "seminar",
             "competency_areas": "digital_services",
+            "publish": "y",
         },
     )
     assert response.status_code == 302
@@ -205,22 +207,50 @@ def test_web_thread_login_enroll_and_inbox(running):
     wait_for(lambda: title in notification_web.get("/inbox").text, what="the inbox page")
 
 
+def take_quiz(client, slug: str, headers: dict | None = None) -> dict:
+    """An attempt through the API, answering every single-choice question with its first option."""
+    started = client.post(f"/api/v1/quizzes/{slug}/attempts", json={}, headers=headers)
+    assert started.status_code == 201, started.json
+    headers = headers or {"X-Attempt-Token": started.json["token"]}
+    path = f"/api/v1/attempts/{started.json['id']}"
+    for page in range(started.json["page_count"]):
+        questions = client.get(f"{path}?page={page}", headers=headers).json["questions"]
+        assert "fraction" not in json.dumps(questions)  # never an answer before the review
+        responses = {
+            str(q["question_id"]): q["body"]["choices"][0]["key"]
+            for q in questions
+            if q["type"] == "single_choice"
+        }
+        assert (
+            client.put(f"{path}/pages/{page}", json={"responses": responses}, headers=headers).status_code
+            == 200
+        )
+    submitted = client.post(f"{path}/submit", json={}, headers=headers)
+    assert submitted.status_code == 200, submitted.json
+    return submitted.json
+
+
 def test_anonymous_and_signed_in_quiz_results(running):
     enrollment, assessment = running.client("enrollment"), running.client("assessment")
     running.seed("assessment")
-    quiz = assessment.get("/api/v1/quizzes/literasi-informasi-dasar").json
-    assert "is_correct" not in json.dumps(quiz)
-    answers = {str(q["id"]): q["choices"][0]["id"] for q in quiz["questions"]}
+    anonymous = take_quiz(assessment, "literasi-informasi-dasar")
+    assert anonymous["state"] == "graded" and anonymous["max_score"] == sum(
+        q["points"] for q in anonymous["questions"]
+    )
 
-    path = "/api/v1/quizzes/literasi-informasi-dasar/attempts"
-    anonymous = assessment.post(path, json={"answers": answers})
-    assert anonymous.status_code == 201 and anonymous.json["max_score"] == 5
-
-    # The web form, without an account; the result page is the taker's alone.
+    # The web pages, without an account; the result page is the taker's alone.
     web = running.client("assessment")
     page = web.get("/quizzes/literasi-informasi-dasar")
-    form = {"csrf_token": csrf_token(page.text)} | {f"question-{k}": v for k, v in answers.items()}
-    response = web.post("/quizzes/literasi-informasi-dasar", data=form)
+    location = web.post("/quizzes/literasi-informasi-dasar/start", data={"csrf_token": csrf_token(page.text)})
+    location = location.headers["Location"]
+    while "/pages/" in location:
+        page = web.get(location)
+        action = "next" if 'value="next"' in page.text else "finish"
+        location = web.post(location, data={"csrf_token": csrf_token(page.text), "action": action}).headers[
+            "Location"
+        ]
+    confirm = web.get(location)
+    response = web.post(location, data={"csrf_token": csrf_token(confirm.text)})
     assert response.status_code == 302
     result = web.get(response.headers["Location"])
     assert result.status_code == 200 and 'id="score"' in result.text
@@ -228,18 +258,17 @@ def test_anonymous_and_signed_in_quiz_results(running):
 
     (dewi_email,) = people(running, "dewi")  # a coordinator may take quizzes too
     dewi = token(enrollment, dewi_email)
-    signed_in = assessment.post(path, json={"answers": answers}, headers=bearer(dewi))
-    assert signed_in.status_code == 201
+    signed_in = take_quiz(assessment, "literasi-informasi-dasar", bearer(dewi))
 
     record = wait_for(lambda: enrollment.get("/api/v1/me/record", headers=bearer(dewi)).json, what="record")
     assert [entry["kind"] for entry in record] == ["quiz_result"]
-    assert record[0]["score"] == signed_in.json["score"]
+    assert record[0]["score"] == signed_in["score"]
     items = wait_for_inbox(running, dewi)["items"]
     assert items[0]["title"] == "Hasil kuis: Kuis Literasi Informasi Dasar"
     # The anonymous attempts reached nobody's record.
     sources = running.query("enrollment", lambda s: s.scalars(select(LearnerRecord.source_ref)).all())
-    assert f"attempt:{anonymous.json['id']}" not in sources
-    assert sources.count(f"attempt:{signed_in.json['id']}") == 1
+    assert f"attempt:{anonymous['id']}" not in sources
+    assert sources.count(f"attempt:{signed_in['id']}") == 1
 
 
 def lms_client(running) -> dict:

@@ -1,110 +1,831 @@
-"""Assessment's use cases: plain functions over a SQLAlchemy session, free of Flask and kombu."""
+"""Assessment's use cases: plain functions over a SQLAlchemy session, free of Flask and kombu.
+
+Callers commit. Times are passed in (``now``) so that the rules about windows and deadlines can be
+tested without waiting.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import random
+import secrets
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
 
 from shared import catalog
-from shared.envelope import new_event
-from shared.errors import Invalid, NotFound
+from shared.competencies import AREAS
+from shared.db import utcnow
+from shared.envelope import CloudEvent, new_event
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from shared.i18n import N_
 from shared.messaging import add_to_outbox
 
 from . import recommendations, surveys
-from .models import Answer, Attempt, Quiz
+from .models import (
+    STAFF_ROLES,
+    Attempt,
+    AttemptQuestion,
+    Category,
+    Participant,
+    Question,
+    QuestionVersion,
+    Quiz,
+    QuizQuestion,
+)
+from .question_types import question_type
 
 SERVICE = "assessment"
 
 
-def published_quizzes(session: Session, audience: str = "public") -> list[Quiz]:
+# --- The question bank ------------------------------------------------------------------------
+
+
+def category_path(path: str) -> str:
+    """A tidy category path: "Literasi informasi / Evaluasi sumber/" is "Literasi informasi/Evaluasi sumber"."""
+    return "/".join(part.strip() for part in path.split("/") if part.strip())
+
+
+def category_for(session: Session, path: str) -> Category:
+    category = session.scalar(select(Category).where(Category.path == path))
+    if category is None:
+        category = Category(path=path)
+        session.add(category)
+    return category
+
+
+def checked_spec(spec: Mapping) -> dict:
+    """A question spec (its shape already checked by the API schema) with known areas, a known
+    type and the body its type normalised; Invalid names every faulty field."""
+    errors: dict[str, list[str]] = {}
+    for index, code in enumerate(spec["areas"]):
+        if code not in AREAS:
+            errors[f"areas.{index}"] = [N_("Not a competency area.")]
+    category = category_path(spec["category"])
+    if not category:
+        errors["category"] = [N_("Give a category, e.g. 'Literasi informasi/Menelusur informasi'.")]
+    body = None
+    try:
+        body = question_type(spec["type"]).normalise_body(spec["body"])
+    except Invalid as error:
+        errors.update(error.errors)
+    if errors:
+        raise Invalid(N_("The question has invalid fields."), errors)
+    return {**spec, "category": category, "areas": list(dict.fromkeys(spec["areas"])), "body": body}
+
+
+def _version_content(spec: Mapping) -> dict:
+    return {
+        "type": spec["type"],
+        "text_id": spec["text"]["id"],
+        "text_en": spec["text"]["en"],
+        "feedback_id": spec["general_feedback"]["id"],
+        "feedback_en": spec["general_feedback"]["en"],
+        "body": spec["body"],
+        "points": spec["points"],
+    }
+
+
+def _check_name_free(session: Session, name: str, question_id: int | None = None) -> None:
+    clash = session.scalar(select(Question.id).where(Question.name == name, Question.id != question_id))
+    if clash is not None:
+        raise Conflict(N_("A question with this name exists."), {"name": [N_("Already taken.")]})
+
+
+def create_question(session: Session, spec: Mapping) -> Question:
+    spec = checked_spec(spec)
+    _check_name_free(session, spec["name"])
+    question = Question(
+        name=spec["name"],
+        category=category_for(session, spec["category"]),
+        areas=spec["areas"],
+        difficulty=spec["difficulty"],
+        version_number=1,
+    )
+    question.versions.append(QuestionVersion(number=1, **_version_content(spec)))
+    session.add(question)
+    session.flush()
+    return question
+
+
+def update_question(session: Session, question_id: int, spec: Mapping) -> Question:
+    """Change a question. A changed text, body, type, feedback or points makes a new version:
+    attempts keep the version they were graded against."""
+    question = get_question(session, question_id, for_update=True)
+    spec = checked_spec(spec)
+    _check_name_free(session, spec["name"], question.id)
+    question.name = spec["name"]
+    question.category = category_for(session, spec["category"])
+    question.areas = spec["areas"]
+    question.difficulty = spec["difficulty"]
+    content = _version_content(spec)
+    current = question.current
+    if any(getattr(current, field) != value for field, value in content.items()):
+        question.version_number += 1
+        question.versions.append(QuestionVersion(number=question.version_number, **content))
+    session.flush()
+    return question
+
+
+def set_retired(session: Session, question_id: int, retired: bool) -> Question:
+    """A retired question is drawn by no pool and put in no new quiz; past attempts keep it."""
+    question = get_question(session, question_id)
+    question.retired = retired
+    return question
+
+
+def get_question(session: Session, question_id: int, for_update: bool = False) -> Question:
+    question = session.get(Question, question_id, with_for_update=for_update)
+    if question is None:
+        raise NotFound(N_("No such question."))
+    return question
+
+
+def find_questions(
+    session: Session,
+    *,
+    category: str | None = None,
+    area: str | None = None,
+    difficulty: str | None = None,
+    type: str | None = None,
+    retired: bool | None = None,
+) -> list[Question]:
+    """Bank questions by the filters given; a category includes its subcategories."""
+    query = (
+        select(Question)
+        .join(Category)
+        .join(
+            QuestionVersion,
+            (QuestionVersion.question_id == Question.id)
+            & (QuestionVersion.number == Question.version_number),
+        )
+        .options(selectinload(Question.versions), selectinload(Question.category))
+        .order_by(Category.path, Question.name)
+    )
+    if category:
+        path = category_path(category)
+        query = query.where((Category.path == path) | Category.path.startswith(path + "/", autoescape=True))
+    if difficulty:
+        query = query.where(Question.difficulty == difficulty)
+    if type:
+        query = query.where(QuestionVersion.type == type)
+    if retired is not None:
+        query = query.where(Question.retired.is_(retired))
+    questions = session.scalars(query).all()
+    # Areas are a JSON list: filtered here, the same way on PostgreSQL and SQLite.
+    return [question for question in questions if area is None or area in question.areas]
+
+
+def version_spec(question: Question, version: QuestionVersion) -> dict:
+    """The portable form of a question as it was in one version."""
+    return {
+        "name": question.name,
+        "type": version.type,
+        "category": question.category.path,
+        "text": {"id": version.text_id, "en": version.text_en},
+        "general_feedback": {"id": version.feedback_id, "en": version.feedback_en},
+        "areas": list(question.areas),
+        "difficulty": question.difficulty,
+        "points": version.points,
+        "body": version.body,
+    }
+
+
+def question_spec(question: Question) -> dict:
+    return version_spec(question, question.current)
+
+
+def preview(question: Question) -> dict:
+    """The current version as a taker sees it before any review."""
+    version = question.current
+    return {
+        "question_id": question.id,
+        "type": version.type,
+        "text": {"id": version.text_id, "en": version.text_en},
+        "points": version.points,
+        "body": question_type(version.type).public_body(version.body, None),
+    }
+
+
+# --- Quizzes ----------------------------------------------------------------------------------
+
+
+def _quiz_questions(session: Session, definition: Mapping, errors: dict) -> list[Question]:
+    """The fixed questions by name, each fault under its position (``questions.2``)."""
+    questions = []
+    names = definition.get("questions") or []
+    found = {q.name: q for q in session.scalars(select(Question).where(Question.name.in_(names)))}
+    for index, name in enumerate(names):
+        question = found.get(name)
+        if question is None:
+            errors[f"questions.{index}"] = [N_("No question has this name.")]
+        elif question.retired:
+            errors[f"questions.{index}"] = [N_("This question is retired.")]
+        elif question in questions:
+            errors[f"questions.{index}"] = [N_("This question is in the quiz already.")]
+        else:
+            questions.append(question)
+    return questions
+
+
+def _check_pools(session: Session, pools: list[Mapping], errors: dict) -> None:
+    available = session.execute(
+        select(Question.areas, Question.difficulty).where(Question.retired.is_(False))
+    ).all()
+    for index, pool in enumerate(pools):
+        if pool["area"] not in AREAS:
+            errors[f"pools.{index}.area"] = [N_("Not a competency area.")]
+            continue
+        matching = sum(
+            1 for areas, difficulty in available if pool["area"] in areas and difficulty == pool["difficulty"]
+        )
+        if matching < pool["count"]:
+            errors[f"pools.{index}.count"] = [f"Only {matching} questions match"]
+
+
+def checked_quiz(session: Session, definition: Mapping) -> list[Question]:
+    """Check what the API schema cannot (the bank, the order of levels, the window); returns the
+    fixed questions. Invalid names every faulty field."""
+    errors: dict[str, list[str]] = {}
+    questions: list[Question] = []
+    if bool(definition.get("questions")) == bool(definition.get("pools")):
+        errors["questions"] = [N_("Give either fixed questions or pools to draw from, not both.")]
+    elif definition.get("questions"):
+        questions = _quiz_questions(session, definition, errors)
+    else:
+        _check_pools(session, definition["pools"], errors)
+    thresholds = [level["min_percent"] for level in definition.get("levels", [])]
+    if thresholds and (
+        thresholds[0] != 0 or any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False))
+    ):
+        errors["levels"] = [N_("Give levels in ascending order of min_percent, the first at 0.")]
+    opens, closes = definition.get("opens_at"), definition.get("closes_at")
+    if opens and closes and closes <= opens:
+        errors["closes_at"] = [N_("The quiz must close after it opens.")]
+    if definition["audience"] == "enrolled" and definition.get("programme_id") is None:
+        errors["programme_id"] = [N_("A quiz for those enrolled needs its programme.")]
+    if errors:
+        raise Invalid(N_("The quiz has invalid fields."), errors)
+    return questions
+
+
+QUIZ_SETTINGS = (
+    "audience",
+    "purpose",
+    "programme_id",
+    "shuffle_questions",
+    "questions_per_page",
+    "time_limit_minutes",
+    "opens_at",
+    "closes_at",
+    "attempts_allowed",
+    "grading_method",
+    "pass_percent",
+    "levels",
+    "review",
+)
+
+
+def _apply_definition(quiz: Quiz, definition: Mapping, questions: list[Question]) -> None:
+    quiz.slug = definition["slug"]
+    quiz.title_id, quiz.title_en = definition["title"]["id"], definition["title"]["en"]
+    quiz.description_id, quiz.description_en = (
+        definition["description"]["id"],
+        definition["description"]["en"],
+    )
+    for setting in QUIZ_SETTINGS:
+        setattr(quiz, setting, definition.get(setting))
+    quiz.pools = [dict(pool) for pool in definition["pools"]] if definition.get("pools") else None
+    quiz.quiz_questions = [
+        QuizQuestion(position=position, question=question) for position, question in enumerate(questions)
+    ]
+
+
+def _check_slug_free(session: Session, slug: str, quiz_id: int | None = None) -> None:
+    if session.scalar(select(Quiz.id).where(Quiz.slug == slug, Quiz.id != quiz_id)) is not None:
+        raise Conflict(N_("A quiz with this slug exists."), {"slug": [N_("Already taken.")]})
+
+
+def create_quiz(session: Session, definition: Mapping) -> Quiz:
+    questions = checked_quiz(session, definition)
+    _check_slug_free(session, definition["slug"])
+    quiz = Quiz()
+    _apply_definition(quiz, definition, questions)
+    session.add(quiz)
+    session.flush()
+    return quiz
+
+
+def update_quiz(session: Session, slug: str, definition: Mapping) -> Quiz:
+    """Change a quiz: new attempts follow the new definition, started ones keep their questions."""
+    quiz = get_quiz(session, slug)
+    questions = checked_quiz(session, definition)
+    _check_slug_free(session, definition["slug"], quiz.id)
+    quiz.quiz_questions.clear()
+    session.flush()  # the old positions go before the new ones take their keys
+    _apply_definition(quiz, definition, questions)
+    session.flush()
+    return quiz
+
+
+def get_quiz(session: Session, slug: str) -> Quiz:
+    quiz = session.scalar(select(Quiz).where(Quiz.slug == slug))
+    if quiz is None:
+        raise NotFound(N_("No such quiz."))
+    return quiz
+
+
+def quiz_definition(quiz: Quiz) -> dict:
+    """The portable form of a quiz."""
+    definition = {setting: getattr(quiz, setting) for setting in QUIZ_SETTINGS}
+    return definition | {
+        "slug": quiz.slug,
+        "title": {"id": quiz.title_id, "en": quiz.title_en},
+        "description": {"id": quiz.description_id, "en": quiz.description_en},
+        "questions": [item.question.name for item in quiz.quiz_questions] if quiz.pools is None else None,
+        "pools": quiz.pools,
+    }
+
+
+def question_count(quiz: Quiz) -> int:
+    return len(quiz.quiz_questions) if quiz.pools is None else sum(pool["count"] for pool in quiz.pools)
+
+
+# --- Who may take a quiz ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Taker:
+    """Whoever takes a quiz: an account (user_id, roles), or an anonymous visitor known by the
+    attempts their signed cookie lists."""
+
+    user_id: int | None = None
+    roles: frozenset[str] = frozenset()
+    attempt_ids: tuple[int, ...] = ()
+
+
+def may_take(session: Session, quiz: Quiz, taker: Taker) -> bool:
+    if quiz.audience == "public":
+        return True
+    if taker.user_id is None:
+        return False
+    if quiz.audience == "staff":
+        return bool(taker.roles.intersection(STAFF_ROLES))
+    participant = session.get(Participant, (taker.user_id, quiz.programme_id)) if quiz.programme_id else None
+    return participant is not None
+
+
+def check_audience(session: Session, quiz: Quiz, taker: Taker) -> None:
+    if may_take(session, quiz, taker):
+        return
+    if taker.user_id is None:
+        raise Unauthorized(N_("Sign in to take this quiz."))
+    if quiz.audience == "staff":
+        raise Forbidden(N_("This quiz is for library staff."))
+    raise Forbidden(N_("This quiz is for the participants of its programme."))
+
+
+def quizzes_for(session: Session, taker: Taker) -> list[Quiz]:
+    """The quizzes this taker may take, in the order they were made."""
+    quizzes = session.scalars(select(Quiz).order_by(Quiz.id)).all()
+    return [quiz for quiz in quizzes if may_take(session, quiz, taker)]
+
+
+def takers_attempts(session: Session, quiz: Quiz, taker: Taker) -> list[Attempt]:
+    query = select(Attempt).where(Attempt.quiz_id == quiz.id).order_by(Attempt.started_at, Attempt.id)
+    if taker.user_id is not None:
+        return list(session.scalars(query.where(Attempt.user_id == taker.user_id)))
+    if taker.attempt_ids:
+        return list(
+            session.scalars(query.where(Attempt.user_id.is_(None), Attempt.id.in_(taker.attempt_ids)))
+        )
+    return []
+
+
+def start_refusal(quiz: Quiz, previous: list[Attempt], now: datetime) -> str | None:
+    """Why the taker cannot start a new attempt now (a message), or None."""
+    if quiz.opens_at is not None and now < quiz.opens_at:
+        return N_("This quiz is not open yet.")
+    if quiz.closes_at is not None and now >= quiz.closes_at:
+        return N_("This quiz is closed.")
+    if quiz.attempts_allowed is not None and len(previous) >= quiz.attempts_allowed:
+        return N_("You have used every attempt this quiz allows.")
+    return None
+
+
+# --- Attempts ---------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def deadline_of(quiz: Quiz, started_at: datetime) -> datetime | None:
+    limit = started_at + timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None
+    return min((end for end in (limit, quiz.closes_at) if end is not None), default=None)
+
+
+def draw(session: Session, quiz: Quiz, rng: random.Random) -> list[Question]:
+    """The questions of a new attempt: the fixed ones, or random draws from the pools."""
+    if quiz.pools is None:
+        questions = [item.question for item in quiz.quiz_questions]
+    else:
+        candidates = session.scalars(
+            select(Question).where(Question.retired.is_(False)).order_by(Question.id)
+        ).all()
+        questions = []
+        for pool in quiz.pools:
+            matching = [
+                question
+                for question in candidates
+                if pool["area"] in question.areas
+                and question.difficulty == pool["difficulty"]
+                and question not in questions
+            ]
+            if len(matching) < pool["count"]:
+                raise Conflict(
+                    N_("This quiz cannot start: its pools have too few questions left in the bank.")
+                )
+            questions += rng.sample(matching, pool["count"])
+    if quiz.shuffle_questions:
+        rng.shuffle(questions)
+    return questions
+
+
+def start_attempt(
+    session: Session,
+    quiz: Quiz,
+    taker: Taker,
+    *,
+    language: str,
+    email: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Attempt, str | None]:
+    """The taker's open attempt of the quiz, or a new one with its secret token (None when an
+    open attempt is resumed: the token was given when it started)."""
+    now = now or utcnow()
+    check_audience(session, quiz, taker)
+    previous = takers_attempts(session, quiz, taker)
+    for attempt in previous:
+        if attempt.finished_at is None and not close_if_expired(session, attempt, now):
+            return attempt, None
+    refusal = start_refusal(quiz, previous, now)
+    if refusal:
+        raise Conflict(refusal)
+    token, seed = secrets.token_urlsafe(24), secrets.randbelow(2**31)
+    attempt = Attempt(
+        quiz=quiz,
+        user_id=taker.user_id,
+        token_hash=_token_hash(token),
+        seed=seed,
+        language=language,
+        email=email,
+        started_at=now,
+        deadline=deadline_of(quiz, now),
+        area_scores={},
+    )
+    for position, question in enumerate(draw(session, quiz, random.Random(seed))):
+        attempt.slots.append(
+            AttemptQuestion(
+                position=position,
+                page=position // quiz.questions_per_page,
+                question_id=question.id,
+                version=question.current,
+            )
+        )
+    session.add(attempt)
+    session.flush()
+    return attempt, token
+
+
+def owns(attempt: Attempt, taker: Taker, token: str | None = None) -> bool:
+    if token and hmac.compare_digest(attempt.token_hash, _token_hash(token)):
+        return True
+    if attempt.user_id is not None:
+        return attempt.user_id == taker.user_id
+    return attempt.id in taker.attempt_ids
+
+
+def attempt_of(session: Session, attempt_id: int, taker: Taker, token: str | None = None) -> Attempt:
+    """The taker's own attempt; anybody else's is not found, so ids reveal nothing."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or not owns(attempt, taker, token):
+        raise NotFound(N_("No such attempt."))
+    return attempt
+
+
+def close_if_expired(session: Session, attempt: Attempt, now: datetime | None = None) -> bool:
+    """Close an open attempt whose deadline has passed, with the answers saved so far; True if
+    this call closed it. Every access to an attempt calls this first."""
+    now = now or utcnow()
+    if attempt.finished_at is None and attempt.deadline is not None and now >= attempt.deadline:
+        return finish(session, attempt, attempt.deadline)
+    return False
+
+
+def finish(session: Session, attempt: Attempt, when: datetime) -> bool:
+    """Close the attempt and grade it; False if another request or the worker closed it first."""
+    # A conditional update, so that two closers (a browser and the worker) never both grade it.
+    closed = session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.finished_at.is_(None))
+        .values(finished_at=when)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(attempt)
+    if not closed:
+        return False
+    for slot in attempt.slots:
+        version = slot.version
+        slot.fraction = question_type(version.type).grade(version.body, slot.response)
+        slot.points = None if slot.fraction is None else slot.fraction * version.points
+    attempt.max_score = sum(slot.version.points for slot in attempt.slots)
+    if all(slot.fraction is not None for slot in attempt.slots):
+        complete_grading(session, attempt, when)
+    return True
+
+
+def save_responses(session: Session, attempt: Attempt, page: int, responses: Mapping[str, Any]) -> None:
+    """Save some answers of one page; questions left out keep theirs, None clears one. All or
+    nothing: one bad answer saves none."""
+    if attempt.finished_at is not None:
+        raise Conflict(N_("This attempt is closed: its answers can no longer change."))
+    slots = {str(slot.question_id): slot for slot in attempt.slots if slot.page == page}
+    if not slots:
+        raise NotFound(N_("No such page."))
+    errors, values = {}, []
+    for key, response in responses.items():
+        slot = slots.get(str(key))
+        if slot is None:
+            errors[f"responses.{key}"] = [N_("Not a question of this page.")]
+            continue
+        try:
+            values.append(
+                (slot, question_type(slot.version.type).normalise_response(slot.version.body, response))
+            )
+        except Invalid as error:
+            errors[f"responses.{key}"] = error.errors.get("response") or [error.message]
+    if errors:
+        raise Invalid(N_("Some answers are not valid."), errors)
+    for slot, value in values:
+        slot.response = value
+
+
+def set_email(attempt: Attempt, email: str | None) -> None:
+    """Where to send the result; only before it is graded (the result goes out once)."""
+    if email is None or email == attempt.email:
+        return
+    if attempt.graded_at is not None:
+        raise Conflict(
+            N_("The result was sent already."), {"email": [N_("Too late: the attempt is graded.")]}
+        )
+    attempt.email = email
+
+
+def submit_attempt(session: Session, attempt: Attempt, now: datetime | None = None) -> Attempt:
+    """Close and grade the attempt; submitting again changes nothing."""
+    if attempt.finished_at is None:
+        finish(session, attempt, now or utcnow())
+    return attempt
+
+
+def complete_grading(session: Session, attempt: Attempt, now: datetime) -> None:
+    """Every answer has its points: the score, the area breakdown, and the graded event."""
+    earned: dict[str, float] = defaultdict(float)
+    possible: dict[str, float] = defaultdict(float)
+    for slot in attempt.slots:
+        for area in slot.version.question.areas:
+            earned[area] += slot.points
+            possible[area] += slot.version.points
+    attempt.score = round(sum(slot.points for slot in attempt.slots), 6)
+    attempt.area_scores = {
+        area: round(100.0 * earned[area] / possible[area], 2) for area in possible if possible[area]
+    }
+    attempt.graded_at = now
+    session.flush()
+    add_to_outbox(session, graded_event(attempt))
+
+
+def graded_event(attempt: Attempt) -> CloudEvent:
+    quiz = attempt.quiz
+    return new_event(
+        catalog.ATTEMPT_GRADED.name,
+        {
+            "attempt_id": attempt.id,
+            "quiz_slug": quiz.slug,
+            "quiz_title": {"id": quiz.title_id, "en": quiz.title_en},
+            "purpose": quiz.purpose,
+            "programme_id": quiz.programme_id,
+            "user_id": attempt.user_id,
+            "email": attempt.email,
+            "language": attempt.language,
+            "score": attempt.score,
+            "max_score": attempt.max_score,
+            "percent": attempt.percent,
+            "passed": attempt.passed,
+            "area_scores": attempt.area_scores,
+            "graded_at": attempt.graded_at,
+        },
+        service=SERVICE,
+        subject=f"attempts/{attempt.id}",
+    )
+
+
+def expire_attempts(session: Session, now: datetime | None = None, limit: int = 100) -> int:
+    """Close the open attempts past their deadline (the worker's task); returns how many."""
+    now = now or utcnow()
+    overdue = session.scalars(
+        select(Attempt)
+        .where(Attempt.finished_at.is_(None), Attempt.deadline <= now)
+        .order_by(Attempt.deadline)
+        .limit(limit)
+    ).all()
+    return sum(finish(session, attempt, attempt.deadline) for attempt in overdue)
+
+
+# --- Manual grading ---------------------------------------------------------------------------
+
+
+def attempts_to_grade(session: Session) -> list[Attempt]:
+    """Submitted attempts with an answer a coordinator has to grade (essays), oldest first."""
     return list(
         session.scalars(
-            select(Quiz).where(Quiz.published.is_(True), Quiz.audience == audience).order_by(Quiz.id)
+            select(Attempt)
+            .where(Attempt.finished_at.is_not(None), Attempt.graded_at.is_(None))
+            .order_by(Attempt.finished_at, Attempt.id)
         )
     )
 
 
-def get_quiz(session: Session, slug: str) -> Quiz:
-    quiz = session.scalar(select(Quiz).where(Quiz.slug == slug, Quiz.published.is_(True)))
-    if quiz is None:
-        raise NotFound("No such quiz.")
-    return quiz
-
-
-def submit_attempt(
-    session: Session,
-    quiz: Quiz,
-    answers: Mapping[int, int],
-    *,
-    user_id: int | None,
-    language: str,
+def grade_response(
+    session: Session, attempt_id: int, question_id: int, fraction: float, now: datetime | None = None
 ) -> Attempt:
-    """Grade the chosen answers (question id → choice id) and publish the result."""
-    questions = {question.id: question for question in quiz.questions}
-    errors = {}
-    for question_id, choice_id in answers.items():
-        question = questions.get(question_id)
-        if question is None:
-            errors[str(question_id)] = ["Not a question of this quiz."]
-        elif choice_id not in {choice.id for choice in question.choices}:
-            errors[str(question_id)] = ["Not a choice of this question."]
-    if errors:
-        raise Invalid("Some answers do not belong to this quiz.", errors)
-
-    attempt = Attempt(quiz=quiz, user_id=user_id, language=language, score=0.0, max_score=0.0)
-    earned: dict[str, float] = defaultdict(float)
-    possible: dict[str, float] = defaultdict(float)
-    for question in quiz.questions:
-        chosen = answers.get(question.id)
-        correct = any(choice.id == chosen and choice.is_correct for choice in question.choices)
-        points = question.points if correct else 0.0
-        attempt.answers.append(Answer(question_id=question.id, choice_id=chosen, points=points))
-        earned[question.competency_area] += points
-        possible[question.competency_area] += question.points
-    attempt.score = sum(earned.values())
-    attempt.max_score = sum(possible.values())
-    attempt.area_scores = {
-        area: round(100.0 * earned[area] / possible[area], 2) for area in possible if possible[area]
-    }
-    session.add(attempt)
-    session.flush()
-    add_to_outbox(
-        session,
-        new_event(
-            catalog.ATTEMPT_GRADED.name,
-            {
-                "attempt_id": attempt.id,
-                "quiz_slug": quiz.slug,
-                "quiz_title": {"id": quiz.title_id, "en": quiz.title_en},
-                "purpose": quiz.purpose,
-                "programme_id": quiz.programme_id,
-                "user_id": user_id,
-                "language": language,
-                "score": attempt.score,
-                "max_score": attempt.max_score,
-                "percent": attempt.percent,
-                "passed": attempt.passed,
-                "area_scores": attempt.area_scores,
-                "graded_at": attempt.submitted_at,
-            },
-            service=SERVICE,
-            subject=f"attempts/{attempt.id}",
-        ),
-    )
-    return attempt
-
-
-def get_attempt(session: Session, attempt_id: int) -> Attempt:
-    attempt = session.get(Attempt, attempt_id)
+    """A coordinator's grade of one answer, as a fraction of its points; the attempt's result goes
+    out when its last answer is graded."""
+    attempt = session.get(Attempt, attempt_id, with_for_update=True)
     if attempt is None:
-        raise NotFound("No such attempt.")
+        raise NotFound(N_("No such attempt."))
+    slot = next((slot for slot in attempt.slots if slot.question_id == question_id), None)
+    if slot is None:
+        raise NotFound(N_("Not a question of this attempt."))
+    if attempt.finished_at is None:
+        raise Conflict(N_("The attempt is still in progress."))
+    if slot.fraction is not None:
+        raise Conflict(N_("This answer is graded already."))
+    slot.fraction = fraction
+    slot.points = fraction * slot.version.points
+    if all(other.fraction is not None for other in attempt.slots):
+        complete_grading(session, attempt, now or utcnow())
     return attempt
+
+
+# --- What a taker sees ------------------------------------------------------------------------
+
+
+def review_options(attempt: Attempt, now: datetime) -> frozenset[str]:
+    """What the quiz's review settings show of a finished attempt now; nothing while it runs."""
+    if attempt.finished_at is None:
+        return frozenset()
+    quiz = attempt.quiz
+    phase = "after_close" if quiz.closes_at is not None and now >= quiz.closes_at else "after_submit"
+    return frozenset(quiz.review.get(phase, ()))
+
+
+def slot_rng(attempt: Attempt, slot: AttemptQuestion) -> random.Random:
+    """The same order of choices every time this attempt shows this question."""
+    return random.Random(f"{attempt.seed}:{slot.question_id}")
+
+
+def correctness(fraction: float | None) -> str:
+    if fraction is None:
+        return "needs_grading"
+    return "correct" if fraction >= 1.0 else ("partial" if fraction > 0 else "wrong")
+
+
+def seconds_left(attempt: Attempt, now: datetime) -> int | None:
+    if attempt.finished_at is not None or attempt.deadline is None:
+        return None
+    return max(0, int((attempt.deadline - now).total_seconds()))
+
+
+def attempt_view(attempt: Attempt, now: datetime, page: int | None = None) -> dict:
+    """The attempt as its taker may see it now, for the API and the pages alike.
+
+    While it runs: the questions of ``page`` (public bodies only) with the taker's own answers.
+    Once finished: only what the quiz's review options allow (responses, score, correctness,
+    feedback, correct answers) — answers and grades never leave before that."""
+    shown = review_options(attempt, now)
+    finished = attempt.finished_at is not None
+    view = {
+        "id": attempt.id,
+        "quiz_slug": attempt.quiz.slug,
+        "state": attempt.state,
+        "started_at": attempt.started_at,
+        "deadline": attempt.deadline,
+        "seconds_left": seconds_left(attempt, now),
+        "finished_at": attempt.finished_at,
+        "page": page,
+        "page_count": attempt.pages,
+        "question_count": len(attempt.slots),
+        "answered_count": sum(slot.response is not None for slot in attempt.slots),
+        "email": attempt.email,
+        "review": sorted(shown),
+        "questions": [],
+    }
+    if "score" in shown and attempt.graded_at is not None:
+        level = attempt.level
+        view |= {
+            "score": attempt.score,
+            "max_score": attempt.max_score,
+            "percent": attempt.percent,
+            "passed": attempt.passed,
+            "level": level["name"] if level else None,
+            "area_scores": attempt.area_scores,
+        }
+    if finished:
+        slots = attempt.slots if shown & {"responses", "correctness", "feedback", "correct_answers"} else []
+    else:
+        slots = [slot for slot in attempt.slots if slot.page == page]
+    for slot in slots:
+        view["questions"].append(_question_view(attempt, slot, shown, finished))
+    return view
+
+
+def _question_view(attempt: Attempt, slot: AttemptQuestion, shown: frozenset[str], finished: bool) -> dict:
+    version = slot.version
+    kind = question_type(version.type)
+    item = {
+        "question_id": slot.question_id,
+        "position": slot.position + 1,
+        "page": slot.page,
+        "type": version.type,
+        "text": {"id": version.text_id, "en": version.text_en},
+        "points": version.points,
+        "body": kind.public_body(version.body, slot_rng(attempt, slot)),
+    }
+    if not finished or "responses" in shown:
+        item["response"] = slot.response
+    if "correctness" in shown:
+        item["correctness"] = correctness(slot.fraction)
+        item["points_earned"] = slot.points
+    if shown & {"feedback", "correct_answers"}:
+        review = kind.review(version.body, slot.response)
+        if "feedback" in shown:
+            item["feedback"] = review["feedback"]
+            item["general_feedback"] = {"id": version.feedback_id, "en": version.feedback_en}
+        if "correct_answers" in shown:
+            item["correct_answer"] = review["correct_answer"]
+    return item
+
+
+def quiz_grade(quiz: Quiz, attempts: Iterable[Attempt]) -> float | None:
+    """The taker's grade for the quiz by its grading method, over their graded attempts."""
+    percents = [attempt.percent for attempt in attempts if attempt.graded_at is not None]
+    if not percents:
+        return None
+    if quiz.grading_method == "highest":
+        return max(percents)
+    if quiz.grading_method == "first":
+        return percents[0]
+    if quiz.grading_method == "last":
+        return percents[-1]
+    return round(sum(percents) / len(percents), 2)
+
+
+def my_grade(session: Session, quiz: Quiz, taker: Taker, now: datetime | None = None) -> dict:
+    """The taker's grade for the quiz, from the attempts whose score the review shows now."""
+    now = now or utcnow()
+    attempts = takers_attempts(session, quiz, taker)
+    percent = quiz_grade(quiz, [attempt for attempt in attempts if "score" in review_options(attempt, now)])
+    level = quiz.level_for(percent) if percent is not None else None
+    return {
+        "quiz_slug": quiz.slug,
+        "grading_method": quiz.grading_method,
+        "attempts": len(attempts),
+        "graded_attempts": sum(attempt.graded_at is not None for attempt in attempts),
+        "percent": percent,
+        "passed": None if percent is None else percent >= quiz.pass_percent,
+        "level": level["name"] if level else None,
+    }
+
+
+# --- Events consumed --------------------------------------------------------------------------
+
+
+def on_enrollment_confirmed(event: CloudEvent, session: Session) -> None:
+    """Remember who holds a seat in which programme, for quizzes of those enrolled."""
+    data = event.data
+    session.merge(Participant(user_id=data["user_id"], programme_id=data["programme_id"]))
 
 
 EVENT_HANDLERS: dict = {
+    catalog.ENROLLMENT_CONFIRMED.name: on_enrollment_confirmed,
     catalog.ACTIVITY_COMPLETED.name: surveys.on_activity_completed,
     catalog.PROGRAMME_PUBLISHED.name: recommendations.on_programme_published,
 }

@@ -1,7 +1,9 @@
-"""Item analysis of a quiz: classical test theory over its submitted attempts.
+"""Item analysis of a quiz: classical test theory over its finished attempts.
 
 The figures come from two matrices, one row per attempt and one column per item: the points
-scored (0..the item's maximum) and the chosen option (its index, or -1 for none). Everything is
+scored (0..the item's maximum) and the chosen option (for choice-based question types, the index
+of the response's key among the type's ``option_keys``; -1 for none, and for every other type,
+which gets no distractor analysis). Everything is
 computed with numpy matrix operations, so 100,000 attempts take well under a second.
 
 Conventions: standard deviations and variances are sample ones (ddof=1), as in pingouin's
@@ -19,11 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from shared.errors import NotFound
 
-from .models import Answer, Attempt, Choice, Question, Quiz
+from .models import Attempt, AttemptQuestion, Question, QuestionVersion, Quiz
+from .question_types import question_type
 
 if TYPE_CHECKING:
     import numpy as np
@@ -162,12 +165,15 @@ def analyse(
     chosen,
     keys: Sequence[int],
     n_options: Sequence[int] | None = None,
+    answered: Sequence[int] | None = None,
 ) -> ItemAnalysis:
     """Item, distractor and test figures of a score matrix and a choice matrix.
 
     scores: attempts × items points; maxima: each item's maximum; chosen: attempts × items option
     indexes, -1 for no answer; keys: each item's correct option index (-1 if it has none);
-    n_options: how many options each item offers (by default the highest index seen, plus one).
+    n_options: how many options each item offers (by default the highest index seen, plus one);
+    answered: how many attempts answered each item (by default those that chose an option; items
+    without options, such as short answers, are answered without choosing one).
     """
     import numpy as np
 
@@ -206,7 +212,9 @@ def analyse(
     counts = _choice_counts(chosen, width)
     upper_counts = _choice_counts(chosen[upper], width)
     lower_counts = _choice_counts(chosen[lower], width)
-    answered = ((chosen >= 0).sum(axis=0)).astype(int)
+    if answered is None:
+        answered = (chosen >= 0).sum(axis=0)
+    answered = np.asarray(answered, dtype=np.int64).reshape(n_items)
     offered = np.arange(width)[None, :] < n_options[:, None]
     is_key = np.arange(width)[None, :] == keys[:, None]
     # How many of the upper group chose the key (a padding column of zeros stands for no key).
@@ -284,92 +292,100 @@ def analyse(
 
 
 @dataclass(frozen=True)
+class Option:
+    key: str
+    text: dict  # {"id", "en"}
+
+
+@dataclass(frozen=True)
 class QuizMatrices:
     quiz: Quiz
     questions: list[Question]
-    choices: list[list[Choice]]
+    options: list[list[Option]]
     attempt_ids: np.ndarray
     scores: np.ndarray
     chosen: np.ndarray
     maxima: np.ndarray
     keys: np.ndarray
     n_options: np.ndarray
+    answered: np.ndarray
 
 
-def _positions(ids: Sequence[int], wanted: np.ndarray) -> np.ndarray:
-    """Where each wanted id stands in ids, or -1 when it is not there (vectorised lookup)."""
-    import numpy as np
+def _options(version: QuestionVersion) -> list[Option]:
+    """A choice-based item's options in authored order, with the texts its public body shows."""
+    kind = question_type(version.type)
+    if not kind.choice_based:
+        return []
+    shown = {
+        option["key"]: option.get("text")
+        for values in kind.public_body(version.body, None).values()
+        if isinstance(values, list)
+        for option in values
+        if isinstance(option, dict) and "key" in option
+    }
+    return [Option(key, shown.get(key) or {"id": key, "en": key}) for key in kind.option_keys(version.body)]
 
-    ids = np.asarray(ids, dtype=np.int64)
-    if not len(ids):
-        return np.full(len(wanted), -1, dtype=np.int64)
-    order = np.argsort(ids)
-    at = np.clip(np.searchsorted(ids[order], wanted), 0, len(ids) - 1)
-    return np.where(ids[order][at] == wanted, order[at], -1)
+
+def _option_key(response) -> str | None:
+    # A true/false response is stored as a boolean; its option keys are "true" and "false".
+    if isinstance(response, bool):
+        return "true" if response else "false"
+    return response if isinstance(response, str) else None
 
 
 def load_quiz_matrices(session: Session, slug: str) -> QuizMatrices:
-    """The quiz's score and choice matrices, in two queries: its items, then all its answers."""
+    """The quiz's score and choice matrices over its finished attempts, one column per question:
+    the fixed ones in order, then any other a pool drew, by id. An item is shown as its current
+    version; a question an attempt did not draw counts as unanswered there."""
     import numpy as np
 
-    rows = session.execute(
-        select(Quiz, Question, Choice)
-        .outerjoin(Question, Question.quiz_id == Quiz.id)
-        .outerjoin(Choice, Choice.question_id == Question.id)
-        .where(Quiz.slug == slug)
-        .order_by(Question.position, Question.id, Choice.position, Choice.id)
-    ).all()
-    if not rows:
+    quiz = session.scalar(select(Quiz).where(Quiz.slug == slug))
+    if quiz is None:
         raise NotFound("No such quiz.")
-    quiz = rows[0][0]
-    questions: list[Question] = []
-    choices: list[list[Choice]] = []
-    for _, question, choice in rows:
-        if question is None:
-            continue
-        if not questions or questions[-1].id != question.id:
-            questions.append(question)
-            choices.append([])
-        if choice is not None:
-            choices[-1].append(choice)
-
-    answers = session.execute(
-        select(Attempt.id, Answer.question_id, Answer.choice_id, Answer.points)
-        .outerjoin(Answer, Answer.attempt_id == Attempt.id)
-        .where(Attempt.quiz_id == quiz.id)
+    rows = session.execute(
+        select(Attempt.id, AttemptQuestion.question_id, AttemptQuestion.response, AttemptQuestion.points)
+        .join(AttemptQuestion, AttemptQuestion.attempt_id == Attempt.id)
+        .where(Attempt.quiz_id == quiz.id, Attempt.finished_at.is_not(None))
         .order_by(Attempt.id)
     ).all()
-    table = np.array(
-        [(a, q if q is not None else -1, c if c is not None else -1, p or 0.0) for a, q, c, p in answers],
-        dtype=float,
-    ).reshape(-1, 4)
-    attempt_ids, rows_of = np.unique(table[:, 0].astype(np.int64), return_inverse=True)
+    fixed = [item.question_id for item in quiz.quiz_questions]
+    drawn = sorted({question_id for _, question_id, _, _ in rows} - set(fixed))
+    found = {
+        question.id: question
+        for question in session.scalars(
+            select(Question).where(Question.id.in_(fixed + drawn)).options(selectinload(Question.versions))
+        )
+    }
+    questions = [found[question_id] for question_id in fixed + drawn]
+    options = [_options(question.current) for question in questions]
+    column = {question.id: j for j, question in enumerate(questions)}
+    option_index = [{option.key: i for i, option in enumerate(choices)} for choices in options]
 
-    n_items = len(questions)
-    columns = _positions([question.id for question in questions], table[:, 1].astype(np.int64))
-    choice_ids = [choice.id for options in choices for choice in options]
-    choice_index = np.array([i for options in choices for i in range(len(options))], dtype=np.int64)
-    at = _positions(choice_ids, table[:, 2].astype(np.int64))
-    option = np.where(at >= 0, choice_index[np.maximum(at, 0)] if choice_ids else -1, -1)
-    known = columns >= 0
-
-    scores = np.zeros((len(attempt_ids), n_items))
-    chosen = np.full((len(attempt_ids), n_items), -1, dtype=np.int64)
-    scores[rows_of[known], columns[known]] = table[known, 3]
-    chosen[rows_of[known], columns[known]] = option[known]
+    attempt_ids = np.array(sorted({attempt_id for attempt_id, _, _, _ in rows}), dtype=np.int64)
+    row = {attempt_id: i for i, attempt_id in enumerate(attempt_ids.tolist())}
+    scores = np.zeros((len(attempt_ids), len(questions)))
+    chosen = np.full((len(attempt_ids), len(questions)), -1, dtype=np.int64)
+    answered = np.zeros(len(questions), dtype=np.int64)
+    for attempt_id, question_id, response, points in rows:
+        i, j = row[attempt_id], column[question_id]
+        scores[i, j] = points or 0.0
+        chosen[i, j] = option_index[j].get(_option_key(response), -1)
+        answered[j] += response is not None
+    keys = []
+    for question, choices in zip(questions, options, strict=True):
+        correct = set(question_type(question.current.type).correct_keys(question.current.body))
+        keys.append(next((i for i, option in enumerate(choices) if option.key in correct), -1))
     return QuizMatrices(
         quiz=quiz,
         questions=questions,
-        choices=choices,
+        options=options,
         attempt_ids=attempt_ids,
         scores=scores,
         chosen=chosen,
-        maxima=np.array([question.points for question in questions], dtype=float),
-        keys=np.array(
-            [next((i for i, c in enumerate(options) if c.is_correct), -1) for options in choices],
-            dtype=np.int64,
-        ),
-        n_options=np.array([len(options) for options in choices], dtype=np.int64),
+        maxima=np.array([question.current.points for question in questions], dtype=float),
+        keys=np.array(keys, dtype=np.int64),
+        n_options=np.array([len(choices) for choices in options], dtype=np.int64),
+        answered=answered,
     )
 
 
@@ -378,7 +394,7 @@ def load_quiz_matrices(session: Session, slug: str) -> QuizMatrices:
 
 @dataclass(frozen=True)
 class ChoiceReport:
-    choice_id: int
+    key: str
     label: str
     text_id: str
     text_en: str
@@ -397,9 +413,10 @@ class ChoiceReport:
 class ItemReport:
     question_id: int
     position: int
+    type: str
     text_id: str
     text_en: str
-    competency_area: str
+    areas: list[str]
     max_score: float
     answered: int
     facility: float | None
@@ -426,16 +443,17 @@ class QuizItemAnalysis:
 
 
 def quiz_item_analysis(session: Session, slug: str) -> QuizItemAnalysis:
-    """Item analysis of one quiz (published or not) over all its submitted attempts."""
+    """Item analysis of one quiz over all its finished attempts."""
     data = load_quiz_matrices(session, slug)
-    analysis = analyse(data.scores, data.maxima, data.chosen, data.keys, data.n_options)
+    analysis = analyse(data.scores, data.maxima, data.chosen, data.keys, data.n_options, data.answered)
     items = [
         ItemReport(
             question_id=question.id,
             position=position,
-            text_id=question.text_id,
-            text_en=question.text_en,
-            competency_area=question.competency_area,
+            type=question.current.type,
+            text_id=question.current.text_id,
+            text_en=question.current.text_en,
+            areas=list(question.areas),
             max_score=stats.max_score,
             answered=stats.answered,
             facility=stats.facility,
@@ -445,10 +463,10 @@ def quiz_item_analysis(session: Session, slug: str) -> QuizItemAnalysis:
             flags=stats.flags,
             choices=[
                 ChoiceReport(
-                    choice_id=choice.id,
+                    key=option.key,
                     label=chr(ord("A") + figures.index),
-                    text_id=choice.text_id,
-                    text_en=choice.text_en,
+                    text_id=option.text["id"],
+                    text_en=option.text["en"],
                     is_key=figures.is_key,
                     count=figures.count,
                     proportion=figures.proportion,
@@ -456,11 +474,11 @@ def quiz_item_analysis(session: Session, slug: str) -> QuizItemAnalysis:
                     lower_proportion=figures.lower_proportion,
                     flags=figures.flags,
                 )
-                for choice, figures in zip(options, stats.choices, strict=True)
+                for option, figures in zip(options, stats.choices, strict=True)
             ],
         )
         for position, (question, options, stats) in enumerate(
-            zip(data.questions, data.choices, analysis.items, strict=True), start=1
+            zip(data.questions, data.options, analysis.items, strict=True), start=1
         )
     ]
     return QuizItemAnalysis(quiz=data.quiz, test=analysis.test, group_size=analysis.group_size, items=items)
@@ -469,7 +487,7 @@ def quiz_item_analysis(session: Session, slug: str) -> QuizItemAnalysis:
 CSV_COLUMNS = (
     "position",
     "question_id",
-    "competency_area",
+    "areas",
     "question",
     "max_score",
     "answered",
@@ -482,7 +500,7 @@ CSV_COLUMNS = (
 
 
 def analysis_csv(report: QuizItemAnalysis) -> str:
-    """One row per item with its figures and flags (flags separated by ';')."""
+    """One row per item with its figures and flags (areas and flags separated by ';')."""
 
     def figure(value: float | None) -> str:
         return "" if value is None else f"{value:.4f}"
@@ -495,7 +513,7 @@ def analysis_csv(report: QuizItemAnalysis) -> str:
             (
                 item.position,
                 item.question_id,
-                item.competency_area,
+                ";".join(item.areas),
                 item.text_id,
                 f"{item.max_score:g}",
                 item.answered,

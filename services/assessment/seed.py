@@ -1,101 +1,68 @@
-"""Demo content of the embedded mode: a short bilingual information-literacy quiz."""
+"""Demo content: the question banks and quizzes of ``seed/*.json``, loaded into the database.
+
+Each file is ``{"questions": [question spec, ...], "quizzes": [quiz definition, ...]}``; quizzes
+may name the questions of any file. Loading is idempotent: a question or quiz whose name or slug
+is already there is left as it is.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Choice, Question, Quiz
+from shared.errors import Invalid
 
-LITERACY_QUIZ_SLUG = "literasi-informasi-dasar"
+from . import handlers
+from .models import Question, Quiz
+from .schemas import QuestionSpec, QuizDefinition
 
-# (area, question id/en, [(choice id/en, correct)])
-QUESTIONS = [
-    (
-        "searching",
-        (
-            "Anda mencari artikel tentang banjir di Semarang. Kata kunci mana yang paling tepat?",
-            "You look for articles about floods in Semarang. Which search terms fit best?",
-        ),
-        [
-            (("banjir Semarang", "Semarang floods"), True),
-            (("berita", "news"), False),
-            (("air", "water"), False),
-        ],
-    ),
-    (
-        "evaluating",
-        (
-            "Sebuah pesan berantai mengklaim obat ajaib tanpa menyebut sumber. Apa langkah pertama?",
-            "A chain message claims a miracle cure and names no source. What do you do first?",
-        ),
-        [
-            (("Langsung meneruskannya ke keluarga", "Forward it to family at once"), False),
-            (
-                ("Mencari sumber aslinya dan cek fakta", "Look for its original source and fact-check it"),
-                True,
-            ),
-            (("Percaya karena banyak yang membagikan", "Believe it because many shared it"), False),
-        ],
-    ),
-    (
-        "evaluating",
-        (
-            "Manakah tanda sumber informasi yang dapat dipercaya?",
-            "Which is a sign of a trustworthy source?",
-        ),
-        [
-            (("Judul yang sangat heboh", "A sensational headline"), False),
-            (("Penulis dan tanggal terbit yang jelas", "A named author and a publication date"), True),
-            (("Banyak tanda seru", "Many exclamation marks"), False),
-        ],
-    ),
-    (
-        "ethical_use",
-        (
-            "Anda memakai kutipan dari buku untuk tugas. Apa yang harus dilakukan?",
-            "You quote a book in an assignment. What must you do?",
-        ),
-        [
-            (("Menyebutkan sumbernya", "Cite the source"), True),
-            (("Mengakuinya sebagai tulisan sendiri", "Present it as your own words"), False),
-            (("Mengubah sedikit kata agar tidak ketahuan", "Change a few words to hide it"), False),
-        ],
-    ),
-    (
-        "information_need",
-        (
-            "Sebelum mencari, apa yang sebaiknya Anda rumuskan dahulu?",
-            "Before searching, what should you put into words first?",
-        ),
-        [
-            (("Pertanyaan yang ingin dijawab", "The question you want answered"), True),
-            (("Jumlah halaman hasil", "How many result pages to read"), False),
-            (("Warna sampul buku", "The colour of the book cover"), False),
-        ],
-    ),
-]
+SEED_DIR = Path(__file__).parent / "seed"
+
+
+def _checked(schema, data: dict, where: str) -> dict:
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise Invalid(f"{where}: invalid fields.", error.normalized_messages()) from None
+
+
+def load_seed(session: Session, paths: Iterable[Path]) -> tuple[list[str], list[str]]:
+    """Add the questions and quizzes of the files that are not there yet; returns their names
+    and slugs. A faulty item raises Invalid naming it; the caller's transaction adds nothing then."""
+    files = [(path, json.loads(path.read_text(encoding="utf-8"))) for path in sorted(paths)]
+    questions, quizzes = [], []
+    for path, content in files:
+        for spec in content.get("questions", []):
+            where = f"{path.name}: question {spec.get('name')!r}"
+            spec = _checked(QuestionSpec(), spec, where)
+            if session.scalar(select(Question.id).where(Question.name == spec["name"])) is None:
+                try:
+                    handlers.create_question(session, spec)
+                except Invalid as error:
+                    raise Invalid(f"{where}: {error.message}", error.errors) from None
+                questions.append(spec["name"])
+    for path, content in files:
+        for definition in content.get("quizzes", []):
+            where = f"{path.name}: quiz {definition.get('slug')!r}"
+            definition = _checked(QuizDefinition(), definition, where)
+            if session.scalar(select(Quiz.id).where(Quiz.slug == definition["slug"])) is None:
+                try:
+                    handlers.create_quiz(session, definition)
+                except Invalid as error:
+                    raise Invalid(f"{where}: {error.message}", error.errors) from None
+                quizzes.append(definition["slug"])
+    return questions, quizzes
 
 
 def seed_demo(session: Session) -> list[str]:
-    if session.scalar(select(Quiz.id).where(Quiz.slug == LITERACY_QUIZ_SLUG)):
+    questions, quizzes = load_seed(session, SEED_DIR.glob("*.json"))
+    if not (questions or quizzes):
         return []
-    quiz = Quiz(
-        slug=LITERACY_QUIZ_SLUG,
-        title_id="Kuis Literasi Informasi Dasar",
-        title_en="Basic Information Literacy Quiz",
-        description_id="Lima pertanyaan tentang mencari, menilai, dan menggunakan informasi.",
-        description_en="Five questions on searching for, judging and using information.",
-        audience="public",
-        purpose="practice",
-        pass_percent=60.0,
-    )
-    for position, (area, (text_id, text_en), choices) in enumerate(QUESTIONS, start=1):
-        question = Question(position=position, text_id=text_id, text_en=text_en, competency_area=area)
-        for choice_position, ((choice_id, choice_en), correct) in enumerate(choices, start=1):
-            question.choices.append(
-                Choice(position=choice_position, text_id=choice_id, text_en=choice_en, is_correct=correct)
-            )
-        quiz.questions.append(question)
-    session.add(quiz)
-    return [f"quiz: /assessment/quizzes/{LITERACY_QUIZ_SLUG}"]
+    return [f"assessment: {len(questions)} questions, quizzes at"] + [
+        f"  /assessment/quizzes/{slug}" for slug in quizzes
+    ]
