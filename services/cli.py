@@ -116,13 +116,20 @@ def seed(services: tuple[str, ...]) -> None:
 
 @main.command()
 @service_argument
-def worker(service: str) -> None:
-    """Run one service's outbox relay and event consumer until stopped."""
+@click.option(
+    "--only",
+    type=click.Choice(["messaging", "background"]),
+    help="Run only the relay and consumer, or only the service's background tasks (such as "
+    "notification's delivery loop), each in a process of its own.",
+)
+def worker(service: str, only: str | None) -> None:
+    """Run one service's outbox relay, event consumer and background tasks until stopped."""
     service_worker = ServiceWorker(system.create_app(service))
     stop = _wait_for_signal()
-    service_worker.declare_queue()
-    service_worker.start(stop)
-    click.echo(f"{service} worker running (relay and consumer); Ctrl-C stops it")
+    if only != "background":
+        service_worker.declare_queue()
+    service_worker.start(stop, messaging=only != "background", background=only != "messaging")
+    click.echo(f"{service} worker running ({only or 'messaging and background'}); Ctrl-C stops it")
     stop.wait()
     service_worker.join(timeout=10)
 
@@ -187,3 +194,107 @@ def replay(service: str, letter_ids: tuple[int, ...], replay_all: bool) -> None:
         replay_dead_letter(session, letter, runtime.bus.queue_name(service))
     session.commit()
     click.echo(f"{len(letters)} dead letter(s) queued for replay")
+
+
+@main.group("questions")
+def questions_group() -> None:
+    """Import and export the assessment question bank as GIFT (and import Aiken)."""
+
+
+@questions_group.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option(
+    "--format", "file_format", type=click.Choice(["gift", "aiken"]), default="gift", show_default=True
+)
+@click.option(
+    "--category",
+    help="The category of the questions the file puts in none (every Aiken question); default: Impor.",
+)
+@click.option("--dry-run", is_flag=True, help="Report what importing would do; change nothing.")
+@click.option("--partial", is_flag=True, help="When the file has problems, import its valid questions.")
+def import_questions(file, file_format: str, category: str | None, dry_run: bool, partial: bool) -> None:
+    """Import a question file. A question is known by its category and name: new ones are added,
+    changed ones get a new version, the same ones are left alone. Problems are printed with their
+    line numbers; with problems nothing is imported unless --partial (exit status 1)."""
+    from services.assessment import handlers  # the assessment service, only for this command
+    from shared.errors import Invalid
+
+    try:
+        text = handlers.import_text(file.read(handlers.MAX_IMPORT_BYTES + 1))
+    except Invalid as error:
+        _fail(f"{file.name}: {'; '.join(error.errors['file'])}")
+    runtime, session = _session_of("assessment")
+    result = handlers.import_questions(
+        session, text, format=file_format, category=category, dry_run=dry_run, accept_partial=partial
+    )
+    if result.imported:
+        session.commit()
+    for item in result.questions:
+        click.echo(f"{item.line}\t{item.status}\t{item.spec['category']}\t{item.spec['name']}")
+    for problem in result.problems:
+        click.echo(f"{file.name}:{problem.line}: {problem.message}", err=True)
+    counts = ", ".join(f"{count} {status}" for status, count in result.counts().items())
+    click.echo(f"{'imported' if result.imported else 'not imported'}: {counts}")
+    if result.problems and not partial:
+        _fail(f"{len(result.problems)} problem(s): nothing imported; --partial imports the valid questions")
+
+
+@questions_group.command("export")
+@click.option("--category", help="Only this category and those under it (default: the whole bank).")
+def export_questions(category: str | None) -> None:
+    """Write the bank, or a category of it, as GIFT to the standard output."""
+    from services.assessment import handlers
+    from shared.errors import NotFound
+
+    runtime, session = _session_of("assessment")
+    try:
+        text = handlers.export_questions(session, category)
+    except NotFound:
+        _fail(f"no questions in the category {category!r}")
+    click.get_binary_stream("stdout").write(text.encode("utf-8"))
+
+
+@main.group("roster")
+def roster_group() -> None:
+    """Import staff accounts and their enrollments from CSV (enrollment)."""
+
+
+@roster_group.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option(
+    "--mode",
+    type=click.Choice(["all-or-nothing", "per-row"]),
+    default="all-or-nothing",
+    show_default=True,
+    help="all-or-nothing: nothing is written when a row has a problem; per-row: the good rows are.",
+)
+def import_roster(file, dry_run: bool, mode: str) -> None:
+    """Import a roster CSV (columns email, name, language, roles, session_id; UTF-8, commas or
+    semicolons). Accounts are matched by email, enrollments are not made twice: importing the same
+    file again changes nothing. Problems are printed with their line numbers (exit status 1)."""
+    from services.enrollment import roster  # the enrollment service, only for this command
+
+    runtime, session = _session_of("enrollment")
+    try:
+        checked = roster.check_roster(session, file.read(), importer_roles=("admin",))
+    except roster.RosterFileError as error:
+        _fail(f"{file.name}: {error.message}")
+    if not dry_run and not (mode == "all-or-nothing" and checked.problem_rows):
+        with click.progressbar(length=len(checked.rows), label="Importing", file=sys.stderr) as bar:
+            roster.import_roster(session, checked, mode=mode, progress=bar.update)
+    for row in checked.rows:
+        outcome = " ".join(part for part in (row.account, row.enrollment) if part)
+        click.echo(f"{row.line}\t{row.email}\t{outcome}")
+        for note in row.notes:
+            click.echo(f"{file.name}:{row.line}: note: {note.text()}")
+        for problem in row.problems:
+            column = f"{problem.column}: " if problem.column else ""
+            click.echo(f"{file.name}:{row.line}: {column}{problem.text()}", err=True)
+    state = "checked only" if dry_run else ("imported" if checked.written else "nothing imported")
+    click.echo(
+        f"{state}: {len(checked.rows)} rows, {checked.accounts_new} new accounts, "
+        f"{checked.enrollments_new} new enrollments, {len(checked.problem_rows)} with problems"
+    )
+    if checked.problem_rows:
+        sys.exit(1)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-import jwt
 from flask import current_app, g, redirect, request
 from flask_smorest import abort
 
@@ -45,6 +44,8 @@ class TokenVerifier:
         self.public_key = public_key_pem
 
     def verify(self, token: str) -> Identity:
+        import jwt  # with cryptography, ~9 MiB that worker processes, which verify nothing, never load
+
         try:
             claims = jwt.decode(
                 token, self.public_key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER
@@ -66,6 +67,8 @@ class TokenIssuer:
         self.lifetime = lifetime
 
     def issue(self, identity: Identity) -> str:
+        import jwt  # see verify
+
         now = datetime.now(UTC)
         claims = {
             "iss": ISSUER,

@@ -111,6 +111,41 @@ class EnrollmentChanged(Schema):
     waitlist_position = fields.Integer(allow_none=True, load_default=None)
 
 
+class SessionCancelled(Schema):
+    session_id = fields.Integer(required=True)
+    programme_id = fields.Integer(required=True)
+    programme_title = fields.Nested(LocalizedText, required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    reason = fields.String(load_default="")
+
+
+class PublicSeat(Schema):
+    """A community member's seat in a public class: no account, just a name and an email."""
+
+    enrollment_id = fields.Integer(required=True)
+    session_id = fields.Integer(required=True)
+    programme_id = fields.Integer(required=True)
+    programme_title = fields.Nested(LocalizedText, required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    name = fields.String(required=True)
+    email = fields.Email(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+
+
+class PublicEnrollmentRequested(PublicSeat):
+    venue = fields.String(load_default="")
+    online_link = fields.String(load_default="")
+    hold_expires_at = fields.AwareDateTime(required=True)
+    confirm_url = fields.Url(required=True, require_tld=False)
+    cancel_url = fields.Url(required=True, require_tld=False)
+
+
+class PublicEnrollmentCancelled(PublicSeat):
+    reason = fields.String(
+        required=True, validate=validate.OneOf(("cancelled", "expired", "session_cancelled"))
+    )
+
+
 class AttemptGraded(Schema):
     attempt_id = fields.Integer(required=True)
     quiz_slug = fields.String(required=True)
@@ -174,6 +209,10 @@ class ActivityCompleted(Schema):
     competency_areas = fields.List(fields.String(), required=True)
     hours = fields.Float(required=True, validate=validate.Range(min=0))
     certificate_code = fields.String(allow_none=True, load_default=None)
+    # Absolute links for the learner's messages: the certificate's PDF (none until one is issued)
+    # and the feedback surveys the completion invites to.
+    certificate_url = fields.Url(required=True, allow_none=True, require_tld=False)
+    survey_url = fields.Url(required=True, require_tld=False)
     completed_at = fields.AwareDateTime(required=True)
     language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
 
@@ -244,6 +283,47 @@ ENROLLMENT_WAITLISTED = declare(
     EnrollmentChanged,
     "A session was full; the person waits in line for a seat.",
     ENROLLMENT_EXAMPLE | {"waitlist_position": 2},
+)
+SESSION_CANCELLED = declare(
+    "pustaka.session.cancelled.v1",
+    SessionCancelled,
+    "A coordinator cancelled a session; everyone holding or waiting for a seat is told.",
+    {
+        "session_id": 5,
+        "programme_id": 3,
+        "programme_title": TITLE,
+        "starts_at": "2030-01-10T02:00:00+00:00",
+        "reason": "Narasumber berhalangan hadir.",
+    },
+)
+PUBLIC_SEAT_EXAMPLE = {
+    "enrollment_id": 12,
+    "session_id": 6,
+    "programme_id": 4,
+    "programme_title": {"id": "Kelas Literasi Informasi", "en": "Information Literacy Class"},
+    "starts_at": "2030-01-11T02:00:00+00:00",
+    "name": "Siti Aminah",
+    "email": "siti@example.org",
+    "language": "id",
+}
+PUBLIC_ENROLLMENT_REQUESTED = declare(
+    "pustaka.public_enrollment.requested.v1",
+    PublicEnrollmentRequested,
+    "A community member asked for a seat in a public class; the seat is held until the email's link confirms it.",
+    PUBLIC_SEAT_EXAMPLE
+    | {
+        "venue": "Perpustakaan Kota Semarang",
+        "online_link": "",
+        "hold_expires_at": "2030-01-05T02:00:00+00:00",
+        "confirm_url": "https://pustaka.example.org/enrollment/public/confirm/abc",
+        "cancel_url": "https://pustaka.example.org/enrollment/public/cancel/def",
+    },
+)
+PUBLIC_ENROLLMENT_CANCELLED = declare(
+    "pustaka.public_enrollment.cancelled.v1",
+    PublicEnrollmentCancelled,
+    "A public seat was given up: by its holder, by an unconfirmed hold expiring, or by the session being cancelled.",
+    PUBLIC_SEAT_EXAMPLE | {"reason": "expired"},
 )
 ATTEMPT_GRADED = declare(
     "pustaka.attempt.graded.v1",
@@ -325,6 +405,8 @@ ACTIVITY_COMPLETED = declare(
         "competency_areas": ["cataloguing"],
         "hours": 16.0,
         "certificate_code": "PST-7K3M-Q9XW-R2TD",
+        "certificate_url": "https://pustaka.example.org/enrollment/certificates/21.pdf",
+        "survey_url": "https://pustaka.example.org/assessment/surveys",
         "completed_at": "2030-01-12T09:00:00+00:00",
         "language": "id",
     },

@@ -44,6 +44,7 @@ def service_config(
         "SECRET_KEY": environ.get(f"PUSTAKA_{upper}_SECRET_KEY") or environ.get("PUSTAKA_SECRET_KEY"),
         "PUSTAKA_JWT_PRIVATE_KEY_FILE": environ.get("PUSTAKA_JWT_PRIVATE_KEY_FILE"),
         "PUSTAKA_JWT_PUBLIC_KEY_FILE": environ.get("PUSTAKA_JWT_PUBLIC_KEY_FILE"),
+        "PUSTAKA_LMS_SECRET_KEY": environ.get("PUSTAKA_LMS_SECRET_KEY"),
         "PUSTAKA_ADMIN_EMAIL": environ.get("PUSTAKA_ADMIN_EMAIL"),
         "PUSTAKA_ADMIN_PASSWORD": environ.get("PUSTAKA_ADMIN_PASSWORD"),
         "PUSTAKA_SERVICE_URLS": {
@@ -62,6 +63,16 @@ def service_config(
         "PUSTAKA_DIGEST_HOUR": int(environ.get("PUSTAKA_DIGEST_HOUR", "7")),
         "PUSTAKA_WEBHOOK_TIMEOUT": float(environ.get("PUSTAKA_WEBHOOK_TIMEOUT", "10")),
         "PUSTAKA_WEBHOOK_DISABLE_AFTER": int(environ.get("PUSTAKA_WEBHOOK_DISABLE_AFTER", "10")),
+        "PUSTAKA_FOLLOWUP_WEEKS": int(environ.get("PUSTAKA_FOLLOWUP_WEEKS", "8")),
+        "PUSTAKA_FOLLOWUP_GRACE_DAYS": int(environ.get("PUSTAKA_FOLLOWUP_GRACE_DAYS", "14")),
+        "PUSTAKA_FOLLOWUP_INTERVAL": float(environ.get("PUSTAKA_FOLLOWUP_INTERVAL", "60")),
+        "PUSTAKA_CERTIFICATE_SIGNER_NAME": environ.get("PUSTAKA_CERTIFICATE_SIGNER_NAME", ""),
+        "PUSTAKA_CERTIFICATE_SIGNER_TITLE": environ.get(
+            "PUSTAKA_CERTIFICATE_SIGNER_TITLE", "Kepala Dinas Arsip dan Perpustakaan Kota Semarang"
+        ),
+        "PUSTAKA_ASSESSMENT_RATE_LIMIT": environ.get("PUSTAKA_ASSESSMENT_RATE_LIMIT", "30/minute"),
+        "PUSTAKA_RATE_LIMIT_STORAGE_URL": environ.get("PUSTAKA_RATE_LIMIT_STORAGE_URL", "memory://"),
+        "PUSTAKA_TRUSTED_PROXIES": int(environ.get("PUSTAKA_TRUSTED_PROXIES", "0")),
         "SESSION_COOKIE_NAME": f"pustaka_{service}_session",
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -5,6 +5,11 @@ the inbox table, and acked only after that commit: a redelivered or duplicate ev
 and skipped. A failing handler is retried with backoff; after ``max_attempts`` the message
 goes, with its last error, to the service's dead-letter table. All of it is our code, so it
 behaves the same on RabbitMQ and on the in-memory transport.
+
+Messages that are already waiting are taken together: one transaction for the batch (its
+inbox rows, then each handler in turn), so a busy queue pays one commit for many events.
+Should anything in a batch fail, it is rolled back and each of its messages is handled on its
+own, as above; the batch changes how often we commit, never what is done.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from kombu import Connection
+from kombu.message import Message
 from kombu.mixins import ConsumerMixin
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -65,6 +71,37 @@ class InboxProcessor:
             return self._handle_with_retries(body, event)
         finally:
             current_traceparent.reset(token)
+
+    def process_batch(self, bodies: Sequence[bytes | str]) -> bool:
+        """Handle every message in one transaction; False, with nothing written, if any of them
+        fails, so that the caller handles each on its own with ``process``."""
+        try:
+            events = [self._parse(body) for body in bodies]
+        except PoisonMessage:
+            return False
+        session = self.session_factory()
+        try:
+            session.add_all(
+                InboxEntry(consumer=self.consumer, event_id=event.id, event_type=event.type)
+                for event in events
+            )
+            # A duplicate fails here, before any handler runs.
+            session.flush()
+            for event in events:
+                token = current_traceparent.set(event.traceparent)
+                try:
+                    self.handlers[event.type](event, session)
+                finally:
+                    current_traceparent.reset(token)
+            session.commit()
+        except Exception as error:  # noqa: BLE001 - each message is retried on its own
+            session.rollback()
+            log.info("%s: batch of %d failed, handling each alone: %s", self.consumer, len(events), error)
+            return False
+        finally:
+            session.close()
+        log.debug("%s: handled a batch of %d", self.consumer, len(events))
+        return True
 
     def _parse(self, body: bytes | str) -> CloudEvent:
         try:
@@ -144,28 +181,60 @@ def _describe(error: Exception) -> str:
 
 
 class InboxConsumer(ConsumerMixin):
-    """Feeds a service queue into an InboxProcessor; reconnects by itself when the broker returns."""
+    """Feeds a service queue into an InboxProcessor, a batch of the messages already waiting at a
+    time; reconnects by itself when the broker returns."""
 
-    def __init__(self, bus: EventBus, service: str, processor: InboxProcessor, prefetch: int = 16):
+    def __init__(self, bus: EventBus, service: str, processor: InboxProcessor, prefetch: int = 64):
         self.bus = bus
         self.connection: Connection = bus.connection()
         self.queue = bus.service_queue(service, processor.handlers)
         self.processor = processor
         self.prefetch = prefetch
+        self.received: list[Message] = []
 
     def get_consumers(self, Consumer, channel):  # noqa: N803 - kombu's signature
         return [Consumer(queues=[self.queue], on_message=self.on_message, prefetch_count=self.prefetch)]
 
-    def on_message(self, message) -> None:
-        try:
-            self.processor.process(message.body)
-        except SQLAlchemyError as error:
-            # The database itself is away: leave the message to be redelivered later.
-            log.error("%s: database unavailable, message requeued: %s", self.processor.consumer, error)
-            time.sleep(1.0)
-            message.requeue()
+    def on_message(self, message: Message) -> None:
+        self.received.append(message)
+
+    def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):  # kombu's signature
+        """ConsumerMixin's loop, except that after a message arrives, the ones already waiting
+        behind it are read too and all are handled as one batch."""
+        with self.consumer_context(**kwargs) as (connection, _channel, _consumers):
+            # What a lost connection left unhandled, the broker delivers again on the new one.
+            self.received.clear()
+            while not self.should_stop:
+                try:
+                    connection.drain_events(timeout=safety_interval)
+                    while len(self.received) < self.prefetch:
+                        connection.drain_events(timeout=0)
+                except TimeoutError:
+                    connection.heartbeat_check()
+                except OSError:
+                    if not self.should_stop:
+                        raise
+                if self.received:
+                    batch, self.received = self.received, []
+                    self.handle(batch)
+                yield
+
+    def handle(self, messages: list[Message]) -> None:
+        if len(messages) > 1 and self.processor.process_batch([message.body for message in messages]):
+            for message in messages:
+                message.ack()
             return
-        message.ack()
+        for position, message in enumerate(messages):
+            try:
+                self.processor.process(message.body)
+            except SQLAlchemyError as error:
+                # The database itself is away: leave this and the rest to be redelivered later.
+                log.error("%s: database unavailable, messages requeued: %s", self.processor.consumer, error)
+                time.sleep(1.0)
+                for waiting in messages[position:]:
+                    waiting.requeue()
+                return
+            message.ack()
 
     def run_until(self, stop: threading.Event) -> None:
         watcher = threading.Thread(target=self._stop_when, args=(stop,), daemon=True)

@@ -6,9 +6,6 @@ import os
 import secrets
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 
 def _create_once(path: Path, content: bytes) -> None:
     """Write the file unless it exists; two processes racing both end up reading one winner."""
@@ -27,6 +24,12 @@ def _create_once(path: Path, content: bytes) -> None:
 def signing_key_files(data_dir: Path) -> tuple[Path, Path]:
     """Paths of the Ed25519 key pair in the data folder, created on first use."""
     private_path, public_path = data_dir / "jwt-private.pem", data_dir / "jwt-public.pem"
+    if private_path.exists() and public_path.exists():
+        return private_path, public_path
+    # Only to create the keys: every later start, and every worker, does without cryptography.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     if not private_path.exists():
         key = Ed25519PrivateKey.generate()
         _create_once(

@@ -2,13 +2,19 @@
 
 They live on their own metadata so that each service's migrations include them and each
 service's session writes them in the same transaction as its own state.
+
+A transaction that writes outbox rows wakes the relays when it commits: those of its own
+process through a condition, those of other processes by a PostgreSQL ``NOTIFY``, which the
+database delivers only if the transaction commits.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import event as orm_event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from .db import UTCDateTime, utcnow
@@ -85,3 +91,39 @@ def dead_letters(session: Session, consumer: str) -> list[DeadLetter]:
     return list(
         session.scalars(select(DeadLetter).where(DeadLetter.consumer == consumer).order_by(DeadLetter.id))
     )
+
+
+# Waking the relays. The channel they LISTEN on: each service has a database of its own, so
+# one name does. Savepoints are left alone: only the outermost transaction's commit counts.
+OUTBOX_CHANNEL = "pustaka_outbox"
+outbox_committed = threading.Condition()
+
+
+@orm_event.listens_for(Session, "before_flush")
+def _note_outbox_rows(session: Session, flush_context, instances) -> None:
+    if any(isinstance(obj, OutboxMessage) for obj in session.new):
+        session.info["outbox_written"] = True
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _notify_relays(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    # Rows still pending are flushed after this event, by the commit itself.
+    if any(isinstance(obj, OutboxMessage) for obj in session.new):
+        session.info["outbox_written"] = True
+    if session.info.get("outbox_written") and session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
+@orm_event.listens_for(Session, "after_commit")
+def _wake_relays(session: Session) -> None:
+    if not session.in_nested_transaction() and session.info.pop("outbox_written", False):
+        with outbox_committed:
+            outbox_committed.notify_all()
+
+
+@orm_event.listens_for(Session, "after_rollback")
+def _forget_outbox_rows(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop("outbox_written", None)

@@ -3,40 +3,32 @@
 Several relays may run against one database: rows are claimed with ``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL, so no row is published by two relays at once. A crash between the
 broker's confirm and the commit republishes a row; consumers' inboxes drop the copy.
+
+An idle relay sleeps until a transaction with outbox rows commits: on PostgreSQL it listens
+for their ``NOTIFY``, so writers in other processes wake it at once, and looks by itself only
+every ``LISTENING_INTERVAL`` in case a notification was missed; elsewhere (SQLite, written by
+this same process) it is woken in-process and looks every ``interval``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from sqlalchemy import event as orm_event
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .bus import BROKER_ERRORS, EventBus, backoff_delay
 from .db import utcnow
-from .messaging import OutboxMessage
+from .messaging import OUTBOX_CHANNEL, OutboxMessage, outbox_committed
 
 log = logging.getLogger(__name__)
 
-# Relays of this process wake up as soon as a transaction with outbox rows commits.
-_outbox_committed = threading.Condition()
-
-
-@orm_event.listens_for(Session, "after_commit")
-def _wake_relays(session: Session) -> None:
-    if session.info.pop("outbox_written", False):
-        with _outbox_committed:
-            _outbox_committed.notify_all()
-
-
-@orm_event.listens_for(Session, "before_flush")
-def _note_outbox_rows(session: Session, flush_context, instances) -> None:
-    if any(isinstance(obj, OutboxMessage) for obj in session.new):
-        session.info["outbox_written"] = True
+LISTENING_INTERVAL = 1.0  # seconds
+OUTBOX = OutboxMessage.__table__  # statements on the table skip the ORM's costlier paths
 
 
 class OutboxRelay:
@@ -54,21 +46,26 @@ class OutboxRelay:
 
     def publish_pending(self, session: Session, producer) -> int:
         """Publish one batch of unsent rows; returns how many were sent."""
-        rows = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.published_at.is_(None))
-            .order_by(OutboxMessage.id)
+        rows = session.execute(
+            select(OUTBOX.c.id, OUTBOX.c.body, OUTBOX.c.event_type, OUTBOX.c.destination_queue)
+            .where(OUTBOX.c.published_at.is_(None))
+            .order_by(OUTBOX.c.id)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
         ).all()
+        published: list[int] = []
         try:
             for row in rows:
                 self.bus.publish(producer, row.body, row.event_type, row.destination_queue)
-                row.published_at = utcnow()
+                published.append(row.id)
         finally:
             # Keep what the broker already confirmed, even when a later publish failed.
+            if published:
+                session.execute(
+                    OUTBOX.update().where(OUTBOX.c.id.in_(published)).values(published_at=utcnow())
+                )
             session.commit()
-        return len(rows)
+        return len(published)
 
     def run(self, stop: threading.Event) -> None:
         failures = 0
@@ -90,15 +87,52 @@ class OutboxRelay:
                 stop.wait(backoff_delay(failures))
 
     def _drain_forever(self, producer, stop: threading.Event) -> None:
-        while not stop.is_set():
-            session = self.session_factory()
+        with self.session_factory() as probe:
+            engine = probe.get_bind()
+        # One connection for good: no pool checkout (and its ping) for every batch.
+        with engine.connect() as connection, _waiting(engine, self.interval) as wait_for_commits:
+            while not stop.is_set():
+                with Session(bind=connection) as session:
+                    try:
+                        sent = self.publish_pending(session, producer)
+                    except BaseException:
+                        session.rollback()
+                        raise
+                if sent < self.batch_size:
+                    wait_for_commits()
+
+
+@contextlib.contextmanager
+def _waiting(engine: Engine, interval: float) -> Iterator[Callable[[], None]]:
+    """A function that returns once outbox rows may have been committed."""
+    if engine.dialect.name != "postgresql":
+
+        def wait_in_process() -> None:
+            with outbox_committed:
+                outbox_committed.wait(interval)
+
+        yield wait_in_process
+        return
+    with _listening(engine) as wait_for_notify:
+        yield lambda: wait_for_notify(LISTENING_INTERVAL)
+
+
+@contextlib.contextmanager
+def _listening(engine: Engine) -> Iterator[Callable[[float], None]]:
+    """A connection that LISTENs for committed outbox rows, and a function waiting for them."""
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql(f"LISTEN {OUTBOX_CHANNEL}")
+        driver = connection.connection.driver_connection
+        errors = engine.dialect.loaded_dbapi.Error
+
+        def wait(timeout: float) -> None:
             try:
-                sent = self.publish_pending(session, producer)
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                session.close()
-            if sent < self.batch_size:
-                with _outbox_committed:
-                    _outbox_committed.wait(self.interval)
+                for _ in driver.notifies(timeout=timeout, stop_after=1):
+                    pass
+                for _ in driver.notifies(timeout=0):  # those that came meanwhile need no second look
+                    pass
+            except errors as error:
+                raise SQLAlchemyError(f"listening for outbox rows: {error}") from error
+
+        yield wait

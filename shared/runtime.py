@@ -52,13 +52,19 @@ class ServiceWorker:
             log.warning("%s: broker unreachable, queue not declared yet: %s", self.runtime.name, error)
             return False
 
-    def start(self, stop: threading.Event) -> None:
-        self.threads = [
-            threading.Thread(
-                target=self.relay.run, args=(stop,), name=f"{self.runtime.name}-relay", daemon=True
+    def start(self, stop: threading.Event, messaging: bool = True, background: bool = True) -> None:
+        """Start the relay and the consumer (``messaging``) and the service's ``background`` tasks.
+
+        Each part may have a process of its own, so that a busy background task (notification's
+        delivery loop) does not hold the consumer's interpreter lock."""
+        self.threads = []
+        if messaging:
+            self.threads.append(
+                threading.Thread(
+                    target=self.relay.run, args=(stop,), name=f"{self.runtime.name}-relay", daemon=True
+                )
             )
-        ]
-        if self.runtime.handlers:
+        if messaging and self.runtime.handlers:
             consumer = InboxConsumer(self.runtime.bus, self.runtime.name, self.processor)
             self.threads.append(
                 threading.Thread(
@@ -68,7 +74,7 @@ class ServiceWorker:
                     daemon=True,
                 )
             )
-        for task in self.runtime.background_tasks:
+        for task in self.runtime.background_tasks if background else ():
             self.threads.append(
                 threading.Thread(
                     target=task,

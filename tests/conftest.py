@@ -9,6 +9,7 @@ from tests.processes import distributed_processes as start_distributed
 from tests.support import (
     AMQP_URL,
     PG_URL,
+    REDIS_URL,
     PostgresDatabases,
     RunningSystem,
     check_reachable,
@@ -23,8 +24,8 @@ MODES = ("embedded", "distributed", "embedded-processes", "distributed-processes
 
 @pytest.fixture(scope="session")
 def real_servers():
-    """PostgreSQL and RabbitMQ: a run fails with a clear message when either is away."""
-    for url, what in ((PG_URL, "PostgreSQL"), (AMQP_URL, "RabbitMQ")):
+    """PostgreSQL, RabbitMQ and Redis: a run fails with a clear message when one is away."""
+    for url, what in ((PG_URL, "PostgreSQL"), (AMQP_URL, "RabbitMQ"), (REDIS_URL, "Redis")):
         try:
             check_reachable(url, what)
         except RuntimeError as error:

@@ -17,7 +17,15 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from shared.config import SERVICES
-from tests.support import AMQP_URL, HttpClient, PostgresDatabases, delete_broker_objects, new_prefix
+from tests.support import (
+    AMQP_URL,
+    REDIS_URL,
+    UNTHROTTLED,
+    HttpClient,
+    PostgresDatabases,
+    delete_broker_objects,
+    new_prefix,
+)
 
 BIN = Path(sys.executable).parent
 PROCFILE = dict(
@@ -59,11 +67,13 @@ class ProcessSystem:
             "PUSTAKA_ADMIN_EMAIL": ADMIN_EMAIL,
             "PUSTAKA_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+            "PUSTAKA_ASSESSMENT_RATE_LIMIT": UNTHROTTLED,
             **(extra_env or {}),
         }
         if databases:
             self.ports = {service: free_port() for service in SERVICES}
             self.env["PUSTAKA_BROKER_URL"] = AMQP_URL
+            self.env["PUSTAKA_RATE_LIMIT_STORAGE_URL"] = REDIS_URL
             for service in SERVICES:
                 self.env[f"PUSTAKA_{service.upper()}_PORT"] = str(self.ports[service])
                 self.env[f"PUSTAKA_{service.upper()}_DATABASE_URL"] = databases.url(service)

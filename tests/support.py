@@ -22,6 +22,9 @@ from shared.runtime import ServiceWorker
 
 PG_URL = os.environ.get("PUSTAKA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("PUSTAKA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+REDIS_URL = os.environ.get("PUSTAKA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Tests send many quiz requests from one address; tests of the rate limits set their own.
+UNTHROTTLED = "100000/minute"
 
 
 def check_reachable(url: str, what: str) -> None:
@@ -101,6 +104,7 @@ def service_config(
         "PUSTAKA_MAX_ATTEMPTS": 3,
         "PUSTAKA_RELAY_INTERVAL": 0.02,
         "PUSTAKA_BROKER_URL": AMQP_URL if databases else "memory://localhost/",
+        "PUSTAKA_ASSESSMENT_RATE_LIMIT": UNTHROTTLED,
     }
     if databases:
         config["SQLALCHEMY_DATABASE_URI"] = databases.url(service)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,11 @@ from sqlalchemy import func, select
 
 from services.assessment.models import Question, QuestionVersion, Quiz
 from services.assessment.seed import SEED_DIR, load_seed
+from services.notification.defaults import QUIZ_CLOSING_REMINDER
+from services.notification.models import Reminder
+from shared.catalog import QUIZ_SCHEDULED
+from shared.messaging import OutboxMessage
+from tests.support import wait_for
 from tests.test_skeleton import bearer, people, token
 
 FIXTURE = Path(__file__).parent / "data" / "assessment_bank.json"
@@ -212,6 +218,72 @@ def test_quiz_definitions_are_checked_against_the_bank(make_system):
     assert definition["questions"] is None and definition["pools"][0]["count"] == 2
     public = assessment.get("/api/v1/quizzes/kuis-uji-api").json
     assert public["question_count"] == 2 and "pools" not in public and "review" not in public
+
+
+@pytest.mark.parametrize("mode", ["embedded", "distributed"])
+def test_a_quiz_window_is_announced_when_it_is_set_or_moved(make_system, mode):
+    running = make_system(mode)
+    seeded(running)
+    assessment = running.client("assessment")
+    coordinator = bearer(token(running.client("enrollment"), people(running, "koordinator")[0]))
+    closes = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    windowed = QUIZ | {
+        "slug": "pasca-berjendela",
+        "purpose": "post_test",
+        "programme_id": 3,
+        "opens_at": (closes - timedelta(days=7)).isoformat(),
+        "closes_at": closes.isoformat(),
+    }
+
+    def save(method: str, definition: dict) -> None:
+        path = "/api/v1/quizzes" + ("" if method == "post" else f"/{definition['slug']}")
+        response = getattr(assessment, method)(path, json=definition, headers=coordinator)
+        assert response.status_code in (200, 201), response.json
+
+    def announced() -> list[dict]:
+        rows = running.query(
+            "assessment",
+            lambda s: s.scalars(
+                select(OutboxMessage.body)
+                .where(OutboxMessage.event_type == QUIZ_SCHEDULED.name)
+                .order_by(OutboxMessage.id)
+            ).all(),
+        )
+        return [json.loads(body)["data"] for body in rows]
+
+    save("post", QUIZ)  # no window, nothing to announce
+    save("post", windowed)
+    save("put", windowed | {"title": {"id": "Pasca-tes", "en": "Post-test"}})  # the same window
+    moved = closes + timedelta(days=1)
+    save("put", windowed | {"closes_at": moved.isoformat()})
+    save("put", windowed | {"opens_at": None, "closes_at": None})  # no window any more
+    assert announced() == [
+        {
+            "quiz_slug": "pasca-berjendela",
+            "quiz_title": QUIZ["title"],
+            "programme_id": 3,
+            "purpose": "post_test",
+            "opens_at": (closes - timedelta(days=7)).isoformat(),
+            "closes_at": closes.isoformat(),
+        },
+        {
+            "quiz_slug": "pasca-berjendela",
+            "quiz_title": QUIZ["title"],
+            "programme_id": 3,
+            "purpose": "post_test",
+            "opens_at": (closes - timedelta(days=7)).isoformat(),
+            "closes_at": moved.isoformat(),
+        },
+    ]
+
+    # The notification service schedules its 'closing in 24 hours' reminder for each window.
+    def reminders(session) -> list[datetime]:
+        return sorted(
+            r.due_at for r in session.scalars(select(Reminder).where(Reminder.kind == QUIZ_CLOSING_REMINDER))
+        )
+
+    expected = [closes - timedelta(hours=24), moved - timedelta(hours=24)]
+    wait_for(lambda: running.query("notification", reminders) == expected, what="the closing reminders")
 
 
 def test_seed_files_load_once(make_system):

@@ -525,8 +525,12 @@ def test_essays_wait_for_a_coordinators_grade(system):
     boss, staff = bearer(token(enrollment, coordinator_address)), bearer(token(enrollment, staff_address))
     attempt, headers, path = start_anonymously(running, "uji-esai")
     choice, essay = (q["question_id"] for q in attempt["questions"])
-    too_short = api.put(f"{path}/pages/0", json={"responses": {str(essay): "dua kata"}}, headers=headers)
-    assert too_short.status_code == 422 and too_short.json["errors"][f"responses.{essay}"]
+    # A short essay is a draft: it is saved, but cannot be handed in.
+    draft = api.put(f"{path}/pages/0", json={"responses": {str(essay): "dua kata"}}, headers=headers)
+    assert draft.status_code == 200 and draft.json["questions"][1]["response"] == "dua kata"
+    refused = api.post(f"{path}/submit", json={}, headers=headers)
+    assert refused.status_code == 422 and list(refused.json["errors"]) == [f"responses.{essay}"]
+    assert api.get(path, headers=headers).json["state"] == "in_progress"
     responses = {str(choice): "b", str(essay): "Banjir rob menggenangi pesisir Semarang setiap musim pasang."}
     assert api.put(f"{path}/pages/0", json={"responses": responses}, headers=headers).status_code == 200
     submitted = api.post(f"{path}/submit", json={}, headers=headers).json
@@ -586,6 +590,34 @@ def test_essays_wait_for_a_coordinators_grade(system):
     )
     assert done.status_code == 302
     assert running.query("assessment", lambda s: s.get(Attempt, waiting["id"]).score) == 2.5
+
+
+def test_a_short_essay_is_a_draft_on_the_web_until_the_time_is_up(system):
+    running = system
+    web = running.client("assessment")
+    intro = web.get("/quizzes/uji-esai")
+    started = web.post("/quizzes/uji-esai/start", data={"csrf_token": csrf_token(intro.text)})
+    page_path = started.headers["Location"]
+    attempt_id = int(page_path.split("/")[2])
+    page = web.get(page_path)
+    essay = running.query(
+        "assessment", lambda s: [slot.question_id for slot in s.get(Attempt, attempt_id).slots][1]
+    )
+    token = csrf_token(page.text)
+    saved = web.post(page_path, data={"csrf_token": token, "action": "finish", f"q-{essay}": "dua kata"})
+    assert saved.status_code == 302 and saved.headers["Location"] == f"/attempts/{attempt_id}/submit"
+
+    refused = web.post(f"/attempts/{attempt_id}/submit", data={"csrf_token": token, "email": ""})
+    assert refused.status_code == 400
+    text = html.unescape(refused.text)
+    assert "Beberapa jawaban belum dapat dikumpulkan." in text
+    assert f'href="/attempts/{attempt_id}/pages/0">Soal 2</a>' in text
+    assert running.query("assessment", lambda s: s.get(Attempt, attempt_id).finished_at) is None
+
+    # When the countdown runs out, the short essay is handed in as it is, for a coordinator to grade.
+    timed_out = web.post(page_path, data={"csrf_token": token, "action": "timeout", f"q-{essay}": "dua kata"})
+    assert timed_out.status_code == 302 and timed_out.headers["Location"] == f"/attempts/{attempt_id}"
+    assert running.query("assessment", lambda s: s.get(Attempt, attempt_id).state) == "needs_grading"
 
 
 def login_web(running, assessment_client, address: str) -> None:

@@ -1,12 +1,17 @@
-"""A person in a real browser: sign in, enroll through the form, find the notification in the inbox."""
+"""A person in a real browser: sign in, enroll through the form, find the notification in the inbox;
+on a phone, take the public quizzes without an account, a timed one handing itself in."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
+from services.assessment.seed import SEED_DIR
+from tests.test_attempts import move_deadline
 from tests.test_skeleton import PASSWORD, people, programme_with_session, token
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's; a test tool's own browser download does not work here
@@ -26,6 +31,23 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
+
+
+# A phone held upright: what most of the public takes the quizzes on.
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "id-ID",
+}
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(**PHONE)
+    yield context.new_page()
+    context.close()
 
 
 def test_staff_member_enrolls_and_sees_the_notification(browser, embedded_processes):
@@ -100,3 +122,135 @@ def test_staff_member_turns_off_enrollment_email_and_clears_the_inbox(browser, e
     mark_all.click()
     expect(page.locator(".notification.unread")).to_have_count(0)
     expect(page.locator("#unread-count")).to_contain_text("0")
+
+
+# Quizzes on a phone ----------------------------------------------------------------------------
+
+LITERACY = json.loads((SEED_DIR / "literasi-informasi.json").read_text(encoding="utf-8"))
+LITERACY_QUESTIONS = {question["name"]: question for question in LITERACY["questions"]}
+
+
+def seeded_quiz(slug: str) -> tuple[dict, list[dict]]:
+    """A demo quiz's definition and its questions, as the seed file has them."""
+    quiz = next(quiz for quiz in LITERACY["quizzes"] if quiz["slug"] == slug)
+    return quiz, [LITERACY_QUESTIONS[name] for name in quiz["questions"]]
+
+
+def right_answer(question: dict) -> str:
+    """What a taker who knows picks or types: the right option's text, or the number."""
+    body = question["body"]
+    if question["type"] == "single_choice":
+        return next(choice["text"]["id"] for choice in body["choices"] if choice["fraction"] == 1)
+    if question["type"] == "true_false":
+        return "Benar" if body["answer"] else "Salah"
+    return f"{next(answer['value'] for answer in body['answers'] if answer['fraction'] == 1):g}"
+
+
+def answer(page: Page, question: dict, text: str) -> None:
+    """Tap the option (its whole label is the target) or type the number, as a thumb would."""
+    fieldset = page.locator("fieldset.question", has_text=question["text"]["id"])
+    if question["type"] == "numeric":
+        fieldset.get_by_role("textbox").fill(text)
+        return
+    fieldset.locator("label.option", has_text=text).tap()
+    expect(fieldset.get_by_label(text, exact=True)).to_be_checked()
+
+
+def assert_fits_the_phone(page: Page) -> None:
+    """Nothing wider than the screen (no sideways scrolling, no zooming out to show it all), buttons
+    a thumb can hit, and each question's text inside its card, not across its top border."""
+    page.wait_for_load_state()  # the stylesheet too: a page is measured as it is shown
+    width, client_width, scroll_width = page.evaluate(
+        "[window.innerWidth, document.documentElement.clientWidth, document.documentElement.scrollWidth]"
+    )
+    assert width == PHONE["viewport"]["width"], f"{page.url}: zoomed out to {width}px"
+    assert scroll_width <= client_width, f"{page.url}: {scroll_width}px wide on a {client_width}px screen"
+    for button in page.locator("main button").all():
+        assert button.bounding_box()["height"] >= 44, f"{page.url}: a small button, {button.inner_text()!r}"
+    for question in page.locator("fieldset.question").all():
+        assert question.locator("legend").bounding_box()["y"] > question.bounding_box()["y"], page.url
+
+
+@pytest.mark.browser
+def test_a_visitor_takes_the_public_quiz_on_a_phone(phone, embedded_processes):
+    running = embedded_processes
+    running.seed("assessment")
+    quiz, questions = seeded_quiz("literasi-informasi-dasar")
+    numeric = next(question for question in questions if question["type"] == "numeric")
+    page = phone
+
+    page.goto(f"{running.base_url('assessment')}/assessment/quizzes/{quiz['slug']}")
+    expect(page.get_by_role("heading", name=quiz["title"]["id"])).to_be_visible()
+    expect(page.get_by_text("Tidak perlu akun.")).to_be_visible()
+    assert_fits_the_phone(page)
+    page.get_by_role("button", name="Mulai kuis").tap()
+
+    pages = len(questions) // quiz["questions_per_page"]
+    for number in range(1, pages + 1):
+        expect(page.get_by_text(f"Halaman {number} dari {pages}")).to_be_visible()
+        assert_fits_the_phone(page)
+        shown = [q for q in questions if page.locator("fieldset.question", has_text=q["text"]["id"]).count()]
+        assert len(shown) == quiz["questions_per_page"]
+        for question in shown:
+            # One number off by the titles counted twice: half its points.
+            answer(page, question, "65" if question is numeric else right_answer(question))
+        last = number == pages
+        page.get_by_role("button", name="Selesaikan percobaan" if last else "Berikutnya").tap()
+
+    expect(page.locator("#answered")).to_have_text(
+        f"Anda menjawab {len(questions)} dari {len(questions)} soal."
+    )
+    assert_fits_the_phone(page)
+    page.get_by_role("button", name="Kumpulkan jawaban saya").tap()
+
+    expect(page.locator("#score")).to_have_text(f"{len(questions) - 0.5:g} / {len(questions)}")
+    expect(page.locator("#level")).to_contain_text("Mahir")
+    expect(page.locator("#areas tr")).to_have_count(5)
+    expect(page.get_by_role("heading", name="Pembahasan")).to_be_visible()
+    expect(page.locator(".review")).to_have_count(len(questions))
+    expect(page.locator(".review.correct")).to_have_count(len(questions) - 1)
+    partly = page.locator(".review.partial")
+    expect(partly).to_contain_text(numeric["text"]["id"])
+    expect(partly.locator(".correctness")).to_contain_text("Sebagian benar")
+    expect(partly.locator(".correct-answer")).to_contain_text(right_answer(numeric))
+    assert_fits_the_phone(page)
+    page.screenshot(path=str(running.data_dir / "quiz-result-phone.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_a_timed_quiz_hands_itself_in_on_a_phone(phone, embedded_processes):
+    running = embedded_processes
+    running.seed("assessment")
+    quiz, questions = seeded_quiz("kuis-kilat-hoaks")
+    page = phone
+
+    page.goto(f"{running.base_url('assessment')}/assessment/quizzes/{quiz['slug']}")
+    expect(page.get_by_text(f"Batas waktu: {quiz['time_limit_minutes']} menit")).to_be_visible()
+    assert_fits_the_phone(page)
+    page.get_by_role("button", name="Mulai kuis").tap()
+    expect(page).to_have_url(re.compile(r"/attempts/\d+/pages/0$"))
+    limit = 60 * quiz["time_limit_minutes"]
+    assert limit - 10 <= int(page.locator("#time-left").get_attribute("data-seconds")) <= limit
+
+    # Let most of the limit pass: 12 seconds are left.
+    move_deadline(running, int(page.url.split("/attempts/")[1].split("/")[0]), 12)
+    page.reload()
+    assert int(page.locator("#time-left").get_attribute("data-seconds")) <= 12
+    known = questions[0]
+    answer(page, known, right_answer(known))
+    page.get_by_role("button", name="Simpan").tap()
+    expect(page.get_by_role("status")).to_contain_text("Jawaban Anda sudah disimpan.")
+    assert_fits_the_phone(page)
+    # The time left stays in view below the last question.
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    expect(page.locator(".timer")).to_be_in_viewport()
+
+    # Nobody touches anything: at zero the page hands itself in.
+    expect(page).to_have_url(re.compile(r"/attempts/\d+$"), timeout=20_000)
+    expect(page.get_by_role("status")).to_contain_text("Waktu habis")
+    expect(page.locator("#score")).to_have_text(f"1 / {len(questions)}")
+    expect(page.locator("#level")).to_contain_text("Dasar")
+    answered = page.locator(".review", has_text=known["text"]["id"])
+    expect(answered).to_contain_text(f"Jawaban Anda: {right_answer(known)}")
+    expect(page.locator(".review", has_text="Tidak dijawab")).to_have_count(len(questions) - 1)
+    assert_fits_the_phone(page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -10,10 +11,12 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
 from shared import catalog
-from shared.consumer import InboxProcessor
+from shared.bus import EventBus
+from shared.consumer import InboxConsumer, InboxProcessor
 from shared.envelope import CloudEvent, MalformedEnvelope, checked, new_event
 from shared.messaging import DeadLetter, InboxEntry, MessagingBase
 from shared.tracing import current_traceparent, new_traceparent, trace_id
+from tests.support import AMQP_URL, delete_broker_objects, new_prefix, wait_for
 
 
 def enrollment_data(**changes) -> dict:
@@ -189,3 +192,85 @@ def test_poison_messages_go_straight_to_the_dead_letters(sessions, body):
     assert processor(sessions, handler).process(body) == "dead-lettered"
     assert handler.calls == 0
     assert count(sessions, DeadLetter, DeadLetter.consumer == "notification", DeadLetter.attempts == 1) == 1
+
+
+# Batches: several messages in one transaction, each alone when anything in it fails ------------
+
+
+def test_a_batch_is_handled_in_one_transaction(sessions):
+    handler = Recorder()
+    inbox = processor(sessions, handler)
+    bodies = [confirmed_body() for _ in range(3)]
+    assert inbox.process_batch(bodies) is True
+    assert [event_id for event_id, _ in handler.handled] == [CloudEvent.from_json(b).id for b in bodies]
+    assert count(sessions, InboxEntry) == 3
+    assert [inbox.process(body) for body in bodies] == ["duplicate"] * 3
+
+
+@pytest.mark.parametrize("spoiler", ["failing", "duplicate", "poison"])
+def test_a_batch_with_one_bad_message_writes_nothing_and_each_is_then_handled_alone(sessions, spoiler):
+    handler = Recorder(failures=2 if spoiler == "failing" else 0)
+    inbox = processor(sessions, handler)
+    bodies = [confirmed_body() for _ in range(3)]
+    if spoiler == "duplicate":
+        assert inbox.process(bodies[1]) == "handled"
+    elif spoiler == "poison":
+        bodies[1] = b"\xff not json"
+    handled_before = len(handler.handled)
+
+    assert inbox.process_batch(bodies) is False
+    assert len(handler.handled) == handled_before, "no handler's work is kept"
+    assert count(sessions, InboxEntry) == handled_before
+    assert count(sessions, DeadLetter, DeadLetter.consumer == "side-effect") == handled_before
+
+    expected = {
+        "failing": ["handled", "handled", "handled"],  # the first fails once more alone, then passes
+        "duplicate": ["handled", "duplicate", "handled"],
+        "poison": ["handled", "dead-lettered", "handled"],
+    }[spoiler]
+    assert [inbox.process(body) for body in bodies] == expected
+
+
+def test_the_consumer_handles_the_waiting_messages_as_a_batch_and_acks_every_one(real_servers, sessions):
+    prefix = new_prefix()
+    bus = EventBus(AMQP_URL, exchange=f"{prefix}.events", queue_prefix=prefix)
+    inbox = processor(sessions, Recorder())
+    batches: list[int] = []
+
+    def consume_until(handled: int) -> None:
+        consumer = InboxConsumer(bus, "notification", inbox)
+        handle = consumer.handle
+        consumer.handle = lambda messages: batches.append(len(messages)) or handle(messages)
+        stop = threading.Event()
+        thread = threading.Thread(target=consumer.run_until, args=(stop,), daemon=True)
+        thread.start()
+        wait_for(lambda: count(sessions, InboxEntry) == handled, timeout=10, what=f"{handled} events handled")
+        stop.set()
+        thread.join(5)
+
+    try:
+        with bus.connection() as connection:
+            queue = bus.declare(connection, "notification", inbox.handlers)
+            producer = connection.Producer()
+
+            def publish(bodies) -> None:
+                for body in bodies:
+                    producer.publish(
+                        body, exchange=bus.exchange, routing_key="pustaka.enrollment.confirmed.v1"
+                    )
+
+            def waiting() -> int:
+                return queue(connection.default_channel).queue_declare(passive=True).message_count
+
+            # Messages already waiting come as one batch, unless the broker paused between them.
+            publish([confirmed_body() for _ in range(3)])
+            consume_until(handled=3)
+            assert sum(batches) == 3 and waiting() == 0
+
+            publish([confirmed_body(), confirmed_body(), b"\xff not json", confirmed_body()])
+            consume_until(handled=6)
+            assert sum(batches) == 7
+            assert count(sessions, DeadLetter, DeadLetter.consumer == "notification") == 1
+            assert waiting() == 0
+    finally:
+        delete_broker_objects(prefix)

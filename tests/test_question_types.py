@@ -456,11 +456,40 @@ def test_a_matching_response_keeps_the_answered_prompts():
         ("matching", {"extra": "x"}),
         ("matching", {"nobody": ""}),
         ("essay", 5),
-        ("essay", "Terlalu pendek"),
     ],
 )
 def test_a_bad_response_is_refused(name, response):
     assert list(response_errors(name, normal(name), response)) == ["response"]
+
+
+def test_a_short_essay_is_saved_as_a_draft_but_not_handed_in():
+    essay, body = question_type("essay"), normal("essay")  # at least 3 words
+    assert essay.normalise_response(body, " Terlalu pendek ") == "Terlalu pendek"
+    with pytest.raises(Invalid) as refused:
+        essay.check_submission(body, "Terlalu pendek")
+    assert refused.value.errors == {
+        "response": ["The essay is shorter than the least number of words asked for."]
+    }
+    essay.check_submission(body, "Cukup  tiga\nkata")  # words, however they are spaced
+    essay.check_submission(body, None)  # unanswered is handed in as such, worth nothing
+    essay.check_submission(normal("essay", min_words=0), "Satu")
+
+
+@pytest.mark.parametrize(
+    "name, response",
+    [
+        ("single_choice", "b"),
+        ("multiple_response", ["a"]),
+        ("true_false", False),
+        ("short_answer", "x"),
+        ("numeric", "0"),
+        ("matching", {}),
+    ],
+)
+def test_other_types_hand_in_every_response_they_accept(name, response):
+    kind, body = question_type(name), normal(name)
+    kind.check_submission(body, None)
+    kind.check_submission(body, kind.normalise_response(body, response))
 
 
 def test_matching_refuses_the_distractor_as_a_prompt_but_accepts_it_as_an_answer():

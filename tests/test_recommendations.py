@@ -3,6 +3,7 @@ events, and the classes it recommends for a taker's weakest areas."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,9 @@ from services.assessment.recommendations import PublishedProgramme, recommend_cl
 from shared import catalog
 from shared.envelope import CloudEvent, checked
 from shared.messaging import InboxEntry
-from tests.support import wait_for
+from tests.support import csrf_token, wait_for
+from tests.test_assessment_bank import seeded
+from tests.test_attempts import bank, coordinator, wrong_response
 from tests.test_skeleton import bearer, people, token
 
 PUBLISHED = catalog.PROGRAMME_PUBLISHED.name
@@ -159,3 +162,70 @@ def test_the_weakest_areas_first_public_classes_only_each_once(make_system):
         0.0,
     )
     assert first.link == "/enrollment/programmes/105"
+
+
+def test_a_result_recommends_public_classes_for_the_weakest_areas(make_system):
+    running = make_system("embedded")
+    seeded(running)
+    for data in (
+        programme(201, "public", ["evaluating"], "Kelas Cek Fakta"),
+        programme(202, "public", ["searching", "communicating"], "Kelas Menulis dan Menelusur"),
+        programme(203, "staff", ["ethical_use"]),
+        programme(204, "public", ["information_need"]),
+    ):
+        handled(running, publish(running, data))
+    questions = bank(running, coordinator(running))
+    api = running.client("assessment")
+    started = api.post("/api/v1/quizzes/uji-terbuka/attempts", json={}).json
+    headers, path = {"X-Attempt-Token": started["token"]}, f"/api/v1/attempts/{started['id']}"
+    for page in range(started["page_count"]):
+        shown = api.get(f"{path}?page={page}", headers=headers).json
+        assert shown["recommendations"] == []  # nothing to go on while it runs
+        responses = {
+            str(q["question_id"]): wrong_response(questions[q["question_id"]]) for q in shown["questions"]
+        }
+        api.put(f"{path}/pages/{page}", json={"responses": responses}, headers=headers)
+
+    submitted = api.post(f"{path}/submit", json={}, headers=headers).json
+    # Every area at 0: communicating, ethical_use (no public class), evaluating; searching's class came already.
+    assert submitted["area_scores"] == {"communicating": 0, "ethical_use": 0, "evaluating": 0, "searching": 0}
+    assert submitted["recommendations"] == [
+        {
+            "programme_id": 202,
+            "title": {"id": "Kelas Menulis dan Menelusur", "en": "Class 202"},
+            "type": "literacy_class",
+            "area": "communicating",
+            "area_name": {"id": "Mengomunikasikan informasi", "en": "Communicating information"},
+            "area_score": 0.0,
+            "link": "/enrollment/programmes/202",
+        },
+        {
+            "programme_id": 201,
+            "title": {"id": "Kelas Cek Fakta", "en": "Class 201"},
+            "type": "literacy_class",
+            "area": "evaluating",
+            "area_name": {
+                "id": "Menilai sumber dan mengenali misinformasi",
+                "en": "Evaluating sources, spotting misinformation",
+            },
+            "area_score": 0.0,
+            "link": "/enrollment/programmes/201",
+        },
+    ]
+    assert api.get(path, headers=headers).json["recommendations"] == submitted["recommendations"]
+
+    # On the result page, with links to the classes in enrollment.
+    web = running.client("assessment")
+    intro = web.get("/quizzes/uji-terbuka")
+    location = web.post("/quizzes/uji-terbuka/start", data={"csrf_token": csrf_token(intro.text)}).headers[
+        "Location"
+    ]
+    submit = location.split("/pages/")[0] + "/submit"
+    done = web.post(submit, data={"csrf_token": csrf_token(intro.text), "email": ""})
+    page = web.get(done.headers["Location"]).text
+    links = re.findall(r'<li><a href="([^"]+)">([^<]+)</a>\s*· ([^(]+) \(0%\)', page)
+    assert links == [
+        ("/enrollment/programmes/202", "Kelas Menulis dan Menelusur", "Mengomunikasikan informasi"),
+        ("/enrollment/programmes/201", "Kelas Cek Fakta", "Menilai sumber dan mengenali misinformasi"),
+    ]
+    assert "Yang perlu dipelajari berikutnya" in page

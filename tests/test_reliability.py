@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from services.cli import main as pustaka
 from services.notification.models import Notification
+from shared import relay as relay_module
 from shared.envelope import CloudEvent
 from shared.messaging import DeadLetter, OutboxMessage, add_to_outbox
 from shared.relay import OutboxRelay
@@ -73,6 +74,47 @@ def test_concurrent_relays_publish_every_row_exactly_once(make_system):
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
         )
     assert unsent == 0
+
+
+def test_an_idle_relay_on_postgresql_is_woken_by_each_commit(make_system, monkeypatch):
+    running = make_system("distributed", start=False)
+    app = running.apps["assessment"]
+    bus = app.extensions["pustaka"].bus
+    with app.app_context():
+        sessions = app.extensions["pustaka"].session_factory()
+    # Without the NOTIFY of each commit, the relay would not look again within this test.
+    monkeypatch.setattr(relay_module, "LISTENING_INTERVAL", 300.0)
+    received: list[str] = []
+    with Connection(AMQP_URL) as connection:
+        queue = Queue(
+            f"{bus.queue_prefix}.woken",
+            Exchange(bus.exchange.name, "topic", durable=True),
+            routing_key="pustaka.test.#",
+            auto_delete=True,
+        )
+        queue(connection.default_channel).declare()
+        stop = threading.Event()
+        thread = threading.Thread(target=OutboxRelay(bus, sessions).run, args=(stop,), daemon=True)
+        thread.start()
+
+        def collect(message):
+            received.append(json.loads(message.body)["id"])
+            message.ack()
+
+        with Consumer(connection, queues=[queue], on_message=collect):
+            for number in range(3):
+                time.sleep(0.5)  # the relay has gone back to sleep
+                with sessions() as session:
+                    event = CloudEvent(type="pustaka.test.woken.v1", source="/test", data={"n": number})
+                    add_to_outbox(session, event)
+                    session.commit()
+                deadline = time.monotonic() + 5
+                while event.id not in received and time.monotonic() < deadline:
+                    with contextlib.suppress(TimeoutError):
+                        connection.drain_events(timeout=0.2)
+                assert event.id in received, f"row {number} not published"
+        stop.set()
+        thread.join(5)
 
 
 def test_writes_succeed_while_the_broker_is_away_and_drain_when_it_returns(make_system, monkeypatch):

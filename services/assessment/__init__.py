@@ -12,8 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from shared.app import create_service_app
 
 from .api import API_BLUEPRINTS
+from .gains_api import GAINS_API_BLUEPRINTS
+from .gains_web import GAINS_WEB_BLUEPRINTS
 from .handlers import EVENT_HANDLERS, expire_attempts
 from .models import db
+from .rate_limits import init_rate_limits
+from .surveys import ensure_default_survey
 from .web import WEB_BLUEPRINTS
 
 log = logging.getLogger(__name__)
@@ -23,17 +27,27 @@ EXPIRY_INTERVAL = 1.0
 
 
 def create_app(config: Mapping | None = None) -> Flask:
-    return create_service_app(
+    app = create_service_app(
         "assessment",
         __name__,
         db=db,
         handlers=EVENT_HANDLERS,
-        api_blueprints=API_BLUEPRINTS,
-        web_blueprints=WEB_BLUEPRINTS,
+        api_blueprints=(*API_BLUEPRINTS, *GAINS_API_BLUEPRINTS),
+        web_blueprints=(*WEB_BLUEPRINTS, *GAINS_WEB_BLUEPRINTS),
         config=config,
-        api_description="Question bank, quizzes, attempts and grading, item analysis.",
+        api_description="Question bank, quizzes, attempts and grading, item analysis, pre/post gains.",
         background_tasks=(close_expired_attempts,),
     )
+    init_rate_limits(app)
+    return app
+
+
+def bootstrap(app: Flask) -> list[str]:
+    """At start: the default feedback survey, when missing (an existing one is left as it is)."""
+    with app.app_context():
+        ensure_default_survey(db.session)
+        db.session.commit()
+    return []
 
 
 def close_expired_attempts(app: Flask, stop: threading.Event) -> None:

@@ -3,6 +3,9 @@ coordinators, taking quizzes for everyone, manual grading and item analysis."""
 
 from __future__ import annotations
 
+import functools
+import re
+
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -19,7 +22,11 @@ from .schemas import (
     AttemptStarted,
     AttemptSubmit,
     AttemptToGrade,
+    ExportQuery,
     GradeIn,
+    ImportFileIn,
+    ImportIn,
+    ImportOut,
     ItemAnalysisOut,
     MyGradeOut,
     PageResponses,
@@ -136,6 +143,80 @@ def preview(question_id):
     return handlers.preview(handlers.get_question(db.session, question_id))
 
 
+# Multipart framing and the form's other fields, beside the file itself.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def limit_body(limit: int) -> None:
+    """Refuse a request body over ``limit`` bytes before it is read, so that an oversized file is
+    never stored, not even in a temporary file."""
+    request.max_content_length = limit  # stops a body sent without its length as it arrives
+    if request.content_length is not None and request.content_length > limit:
+        raise handlers.FileTooLarge
+
+
+def limited_upload(view):
+    """A view taking a question file: the size limit holds before the form is parsed."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        limit_body(handlers.MAX_IMPORT_BYTES + UPLOAD_OVERHEAD)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@questions_api.route("/import", methods=["POST"])
+@api_login_required(*COORDINATORS)
+@limited_upload
+@questions_api.arguments(ImportIn, location="form")
+@questions_api.arguments(ImportFileIn, location="files")
+@questions_api.response(200, ImportOut)
+@questions_api.alt_response(
+    422,
+    schema=ImportOut,
+    description="The file has problems and accept_partial is not set: nothing was imported",
+)
+@questions_api.alt_response(413, description="The file is larger than 2 MB")
+def import_file(form, files):
+    """Import a GIFT or Aiken file. A question is known by its category and name: new ones are added,
+    changed ones get a new version, the same ones are left alone. Every problem is reported with its
+    line; with problems nothing is imported unless accept_partial. A dry run only reports."""
+    text = handlers.import_text(files["file"].stream.read(handlers.MAX_IMPORT_BYTES + 1))
+    result = handlers.import_questions(
+        db.session,
+        text,
+        format=form["format"],
+        category=form["category"],
+        dry_run=form["dry_run"],
+        accept_partial=form["accept_partial"],
+    )
+    if result.imported:
+        db.session.commit()
+    refused = bool(result.problems) and not result.imported and not form["dry_run"]
+    return result, 422 if refused else 200
+
+
+@questions_api.route("/export.gift")
+@api_login_required(*COORDINATORS)
+@questions_api.arguments(ExportQuery, location="query")
+@questions_api.alt_response(
+    200, success=True, content_type="text/plain", description="GIFT, which imports back to the same questions"
+)
+def export(query):
+    """The bank, or a category and those under it, as a GIFT file."""
+    return gift_response(query.get("category"))
+
+
+def gift_response(category: str | None) -> Response:
+    name = re.sub(r"[^a-z0-9]+", "-", (category or "").lower()).strip("-") or "questions"
+    return Response(
+        handlers.export_questions(db.session, category),
+        mimetype="text/plain",
+        headers={"Content-Disposition": f'attachment; filename="{name}.gift"'},
+    )
+
+
 # Quizzes -----------------------------------------------------------------------------------
 
 
@@ -230,7 +311,7 @@ def own_attempt(attempt_id: int) -> Attempt:
 def get_attempt(query, attempt_id):
     """While it runs, one page of questions with your answers; once finished, the result and
     whatever the quiz's review options show."""
-    return handlers.attempt_view(own_attempt(attempt_id), utcnow(), query["page"])
+    return result_view(own_attempt(attempt_id), query["page"])
 
 
 @attempts_api.route("/<int:attempt_id>/pages/<int:page>", methods=["PUT"])
@@ -256,7 +337,14 @@ def submit(data, attempt_id):
     handlers.set_email(attempt, data["email"])
     handlers.submit_attempt(db.session, attempt)
     db.session.commit()
-    return handlers.attempt_view(attempt, utcnow())
+    return result_view(attempt)
+
+
+def result_view(attempt: Attempt, page: int | None = None) -> dict:
+    """The attempt as its taker may see it, with the classes recommended once the score shows."""
+    now = utcnow()
+    view = handlers.attempt_view(attempt, now, page)
+    return view | {"recommendations": handlers.recommended_classes(db.session, attempt, now)}
 
 
 # Manual grading ----------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import hmac
 import random
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,9 @@ from shared.i18n import N_
 from shared.messaging import add_to_outbox
 
 from . import recommendations, surveys
+from .aiken import parse_aiken
+from .gift import export_gift, parse_gift
+from .interchange import Problem
 from .models import (
     STAFF_ROLES,
     Attempt,
@@ -118,19 +121,45 @@ def update_question(session: Session, question_id: int, spec: Mapping) -> Questi
     """Change a question. A changed text, body, type, feedback or points makes a new version:
     attempts keep the version they were graded against."""
     question = get_question(session, question_id, for_update=True)
-    spec = checked_spec(spec)
+    spec = checked_spec(_keeping_answer_keys(spec, question.current))
     _check_name_free(session, spec["name"], question.id)
     question.name = spec["name"]
     question.category = category_for(session, spec["category"])
     question.areas = spec["areas"]
     question.difficulty = spec["difficulty"]
-    content = _version_content(spec)
-    current = question.current
-    if any(getattr(current, field) != value for field, value in content.items()):
+    if _changes_content(question.current, spec):
         question.version_number += 1
-        question.versions.append(QuestionVersion(number=question.version_number, **content))
+        question.versions.append(QuestionVersion(number=question.version_number, **_version_content(spec)))
     session.flush()
     return question
+
+
+def _changes_content(version: QuestionVersion, spec: Mapping) -> bool:
+    return any(getattr(version, field) != value for field, value in _version_content(spec).items())
+
+
+def _keeping_answer_keys(spec: Mapping, current: QuestionVersion) -> Mapping:
+    """A matching spec whose pairs come without answer keys (a form, a GIFT file) takes the keys
+    the current version gives the same answers, so that an unchanged question stays unchanged."""
+    if spec["type"] != "matching" or current.type != "matching" or not isinstance(spec["body"], Mapping):
+        return spec
+    pairs = spec["body"].get("pairs")
+    if not isinstance(pairs, list) or not all(isinstance(pair, Mapping) for pair in pairs):
+        return spec  # the type reports the faults
+    known = {_answer_text(pair["answer"]): pair["answer_key"] for pair in current.body["pairs"]}
+    keyed = [
+        {**pair, "answer_key": known[_answer_text(pair.get("answer"))]}
+        if "answer_key" not in pair and _answer_text(pair.get("answer")) in known
+        else pair
+        for pair in pairs
+    ]
+    return {**spec, "body": {**spec["body"], "pairs": keyed}}
+
+
+def _answer_text(answer: Any) -> tuple | None:
+    if not isinstance(answer, Mapping):
+        return None
+    return tuple(str(answer.get(language, "")).strip() for language in ("id", "en"))
 
 
 def set_retired(session: Session, question_id: int, retired: bool) -> Question:
@@ -155,8 +184,10 @@ def find_questions(
     difficulty: str | None = None,
     type: str | None = None,
     retired: bool | None = None,
+    search: str | None = None,
 ) -> list[Question]:
-    """Bank questions by the filters given; a category includes its subcategories."""
+    """Bank questions by the filters given; a category includes its subcategories, and ``search``
+    finds words in the name or either text of the current version, whatever their case."""
     query = (
         select(Question)
         .join(Category)
@@ -177,6 +208,13 @@ def find_questions(
         query = query.where(QuestionVersion.type == type)
     if retired is not None:
         query = query.where(Question.retired.is_(retired))
+    if search and search.strip():
+        words = search.strip()
+        query = query.where(
+            Question.name.icontains(words, autoescape=True)
+            | QuestionVersion.text_id.icontains(words, autoescape=True)
+            | QuestionVersion.text_en.icontains(words, autoescape=True)
+        )
     questions = session.scalars(query).all()
     # Areas are a JSON list: filtered here, the same way on PostgreSQL and SQLite.
     return [question for question in questions if area is None or area in question.areas]
@@ -211,6 +249,156 @@ def preview(question: Question) -> dict:
         "points": version.points,
         "body": question_type(version.type).public_body(version.body, None),
     }
+
+
+def answer_preview(question: Question, response: Any) -> dict:
+    """How the current version takes a response a coordinator tries: its grade, the feedback a
+    taker would get and the right answer. Invalid when the response is not one of the type's."""
+    version = question.current
+    kind = question_type(version.type)
+    response = kind.normalise_response(version.body, response)
+    fraction = kind.grade(version.body, response)
+    review = kind.review(version.body, response)
+    return {
+        "response": response,
+        "correctness": correctness(fraction),
+        "points_earned": None if fraction is None else fraction * version.points,
+        "feedback": review["feedback"],
+        "general_feedback": {"id": version.feedback_id, "en": version.feedback_en},
+        "correct_answer": review["correct_answer"],
+    }
+
+
+def categories(session: Session) -> list[str]:
+    return list(session.scalars(select(Category.path).order_by(Category.path)))
+
+
+# --- GIFT and Aiken files ---------------------------------------------------------------------
+
+IMPORT_FORMATS = ("gift", "aiken")
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+# Where the questions go that a file puts in no category (every Aiken question).
+DEFAULT_IMPORT_CATEGORY = "Impor"
+# What an import does with a question: add it, give it a new version, change only its areas or
+# difficulty (they are not versioned), or leave it as it is.
+IMPORT_STATUSES = ("new", "new_version", "updated", "unchanged")
+
+
+class FileTooLarge(Invalid):
+    """A file over the size limit: entrypoints answer 413."""
+
+    status = 413
+
+    def __init__(self) -> None:
+        super().__init__(N_("The file is too large."), {"file": [N_("The file is larger than 2 MB.")]})
+
+
+def import_text(data: bytes) -> str:
+    """The text of a question file: UTF-8 with or without a byte-order mark, at most 2 MB."""
+    if len(data) > MAX_IMPORT_BYTES:
+        raise FileTooLarge
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid(
+            N_("The file is not UTF-8 text."),
+            {"file": [N_("The file is not UTF-8 text: save it as UTF-8 and try again.")]},
+        ) from None
+
+
+@dataclass(frozen=True)
+class ImportedQuestion:
+    line: int
+    spec: dict
+    status: str  # one of IMPORT_STATUSES
+    question_id: int | None  # None for a new question not written yet
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    questions: list[ImportedQuestion]
+    problems: list[Problem]
+    imported: bool  # False for a dry run, and when problems kept the file out
+
+    def counts(self) -> dict[str, int]:
+        return {status: sum(item.status == status for item in self.questions) for status in IMPORT_STATUSES}
+
+
+def import_questions(
+    session: Session,
+    text: str,
+    *,
+    format: str = "gift",
+    category: str | None = None,
+    dry_run: bool = False,
+    accept_partial: bool = False,
+) -> ImportResult:
+    """Import a GIFT or Aiken file into the bank. A question is known by its category and name: a
+    new one is added, one whose content changed gets a new version, the same one is left alone, so
+    importing a file twice changes nothing. Questions the file puts in no category go to
+    ``category``. Every problem is reported at its line; with problems nothing is written unless
+    ``accept_partial``, and then only the valid questions are."""
+    parse = {"gift": parse_gift, "aiken": parse_aiken}[format]
+    report = parse(text, category_path(category or "") or DEFAULT_IMPORT_CATEGORY)
+    problems = list(report.problems)
+    planned = []
+    first_lines: dict[str, int] = {}
+    for line, spec in report.questions:
+        outcome = _planned_import(session, line, spec, first_lines)
+        if isinstance(outcome, ImportedQuestion):
+            planned.append(outcome)
+        else:
+            problems += outcome
+    write = not dry_run and (accept_partial or not problems)
+    if write:
+        planned = [_save_imported(session, item) for item in planned]
+    return ImportResult(planned, sorted(problems, key=lambda problem: problem.line), write)
+
+
+def _planned_import(
+    session: Session, line: int, spec: dict, first_lines: dict[str, int]
+) -> ImportedQuestion | list[Problem]:
+    """What importing one question of a file would do, or what the bank has against it."""
+    name = spec["name"]
+    if name in first_lines:
+        return [Problem(line, f"The question at line {first_lines[name]} has the same name.")]
+    first_lines[name] = line
+    existing = session.scalar(select(Question).where(Question.name == name))
+    if existing is not None and existing.category.path != spec["category"]:
+        return [Problem(line, f"A question of this name is in another category: {existing.category.path!r}.")]
+    try:
+        spec = checked_spec(spec if existing is None else _keeping_answer_keys(spec, existing.current))
+    except Invalid as error:
+        return [
+            Problem(line, f"{field}: {message}")
+            for field, messages in error.errors.items()
+            for message in messages
+        ]
+    if existing is None:
+        return ImportedQuestion(line, spec, "new", None)
+    if _changes_content(existing.current, spec):
+        status = "new_version"
+    elif (existing.areas, existing.difficulty) != (spec["areas"], spec["difficulty"]):
+        status = "updated"
+    else:
+        status = "unchanged"
+    return ImportedQuestion(line, spec, status, existing.id)
+
+
+def _save_imported(session: Session, item: ImportedQuestion) -> ImportedQuestion:
+    if item.status == "new":
+        return replace(item, question_id=create_question(session, item.spec).id)
+    if item.status != "unchanged":
+        update_question(session, item.question_id, item.spec)
+    return item
+
+
+def export_questions(session: Session, category: str | None = None) -> str:
+    """The bank, or a category with the categories under it, as a GIFT file."""
+    questions = find_questions(session, category=category)
+    if category and not questions:
+        raise NotFound(N_("No questions in this category."))
+    return export_gift(question_spec(question) for question in questions)
 
 
 # --- Quizzes ----------------------------------------------------------------------------------
@@ -313,25 +501,48 @@ def _check_slug_free(session: Session, slug: str, quiz_id: int | None = None) ->
 
 
 def create_quiz(session: Session, definition: Mapping) -> Quiz:
+    """A new quiz; one with an availability window is announced (``quiz.scheduled``)."""
     questions = checked_quiz(session, definition)
     _check_slug_free(session, definition["slug"])
     quiz = Quiz()
     _apply_definition(quiz, definition, questions)
     session.add(quiz)
     session.flush()
+    if quiz.opens_at is not None or quiz.closes_at is not None:
+        add_to_outbox(session, scheduled_event(quiz))
     return quiz
 
 
 def update_quiz(session: Session, slug: str, definition: Mapping) -> Quiz:
-    """Change a quiz: new attempts follow the new definition, started ones keep their questions."""
+    """Change a quiz: new attempts follow the new definition, started ones keep their questions.
+    A new or moved availability window is announced again; a window taken away is not."""
     quiz = get_quiz(session, slug)
     questions = checked_quiz(session, definition)
     _check_slug_free(session, definition["slug"], quiz.id)
+    window = (quiz.opens_at, quiz.closes_at)
     quiz.quiz_questions.clear()
     session.flush()  # the old positions go before the new ones take their keys
     _apply_definition(quiz, definition, questions)
     session.flush()
+    if (quiz.opens_at, quiz.closes_at) != window and (quiz.opens_at or quiz.closes_at):
+        add_to_outbox(session, scheduled_event(quiz))
     return quiz
+
+
+def scheduled_event(quiz: Quiz) -> CloudEvent:
+    return new_event(
+        catalog.QUIZ_SCHEDULED.name,
+        {
+            "quiz_slug": quiz.slug,
+            "quiz_title": {"id": quiz.title_id, "en": quiz.title_en},
+            "programme_id": quiz.programme_id,
+            "purpose": quiz.purpose,
+            "opens_at": quiz.opens_at,
+            "closes_at": quiz.closes_at,
+        },
+        service=SERVICE,
+        subject=f"quizzes/{quiz.slug}",
+    )
 
 
 def get_quiz(session: Session, slug: str) -> Quiz:
@@ -588,9 +799,27 @@ def set_email(attempt: Attempt, email: str | None) -> None:
     attempt.email = email
 
 
-def submit_attempt(session: Session, attempt: Attempt, now: datetime | None = None) -> Attempt:
-    """Close and grade the attempt; submitting again changes nothing."""
+def submission_errors(attempt: Attempt) -> dict[str, list[str]]:
+    """What keeps saved answers from being handed in (an essay under its least number of words),
+    by ``responses.<question id>``; drafts may be saved that way, submits may not."""
+    errors = {}
+    for slot in attempt.slots:
+        try:
+            question_type(slot.version.type).check_submission(slot.version.body, slot.response)
+        except Invalid as error:
+            errors[f"responses.{slot.question_id}"] = error.errors.get("response") or [error.message]
+    return errors
+
+
+def submit_attempt(
+    session: Session, attempt: Attempt, now: datetime | None = None, *, time_up: bool = False
+) -> Attempt:
+    """Close and grade the attempt; submitting again changes nothing. The taker's submit is refused
+    while an answer cannot be handed in; when the time is up, what was saved is handed in as it is."""
     if attempt.finished_at is None:
+        errors = {} if time_up else submission_errors(attempt)
+        if errors:
+            raise Invalid(N_("Some answers cannot be handed in yet."), errors)
         finish(session, attempt, now or utcnow())
     return attempt
 
@@ -784,16 +1013,30 @@ def _question_view(attempt: Attempt, slot: AttemptQuestion, shown: frozenset[str
     return item
 
 
+def recommended_classes(
+    session: Session, attempt: Attempt, now: datetime
+) -> list[recommendations.Recommendation]:
+    """Public classes for the taker's weakest areas, once the review shows them their area scores."""
+    if attempt.graded_at is None or "score" not in review_options(attempt, now):
+        return []
+    return recommendations.recommend_classes(session, attempt.area_scores)
+
+
 def quiz_grade(quiz: Quiz, attempts: Iterable[Attempt]) -> float | None:
     """The taker's grade for the quiz by its grading method, over their graded attempts."""
     percents = [attempt.percent for attempt in attempts if attempt.graded_at is not None]
+    return grade_by_method(quiz.grading_method, percents)
+
+
+def grade_by_method(method: str, percents: Sequence[float]) -> float | None:
+    """One grade from percentages in the order they were earned: highest, first, last or average."""
     if not percents:
         return None
-    if quiz.grading_method == "highest":
+    if method == "highest":
         return max(percents)
-    if quiz.grading_method == "first":
+    if method == "first":
         return percents[0]
-    if quiz.grading_method == "last":
+    if method == "last":
         return percents[-1]
     return round(sum(percents) / len(percents), 2)
 

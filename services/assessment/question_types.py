@@ -80,6 +80,11 @@ class QuestionType(ABC):
     def review(self, body: Mapping, response: Any) -> dict:
         """``{"correct_answer": <JSON-able>, "feedback": [bilingual, ...]}`` for what was answered."""
 
+    def check_submission(self, body: Mapping, response: Any) -> None:
+        """Raise Invalid (as ``normalise_response`` does) for a stored response that may be saved
+        as a draft but not handed in; the taker's submit asks, a closing deadline does not."""
+        return None  # by default, whatever may be saved may be handed in
+
 
 @cache
 def question_types() -> dict[str, QuestionType]:
@@ -664,10 +669,12 @@ class Essay(QuestionType):
         return {"min_words": body["min_words"]}
 
     def normalise_response(self, body: Mapping, response: Any) -> str | None:
-        text = _text_response(response, MAX_ESSAY)
-        if text is not None and len(text.split()) < body["min_words"]:
+        # A draft may be short: the least number of words holds only when it is handed in.
+        return _text_response(response, MAX_ESSAY)
+
+    def check_submission(self, body: Mapping, response: str | None) -> None:
+        if response is not None and len(response.split()) < body["min_words"]:
             raise _invalid_response(N_("The essay is shorter than the least number of words asked for."))
-        return text
 
     def grade(self, body: Mapping, response: str | None) -> float | None:
         return 0.0 if response is None else None

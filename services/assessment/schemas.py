@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from flask import current_app
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from .handlers import question_count
+from shared.competencies import area_name
+
+from .handlers import DEFAULT_IMPORT_CATEGORY, IMPORT_FORMATS, question_count
 from .models import AUDIENCES, DIFFICULTIES, GRADING_METHODS, PURPOSES, REVIEW_OPTIONS
 
 LANGUAGES = ("id", "en")
@@ -60,6 +64,7 @@ class QuestionQuery(Schema):
     difficulty = fields.String(validate=validate.OneOf(DIFFICULTIES))
     type = fields.String()
     retired = fields.Boolean(allow_none=True)
+    search = fields.String(metadata={"description": "words in the name or the text, in any case"})
 
 
 class VersionOut(Schema):
@@ -99,6 +104,61 @@ class PreviewOut(Schema):
     text = fields.Nested(Bilingual)
     points = fields.Float()
     body = fields.Dict(metadata={"description": "the public body a taker sees"})
+
+
+class ImportIn(Schema):
+    format = fields.String(load_default="gift", validate=validate.OneOf(IMPORT_FORMATS))
+    category = fields.String(
+        load_default=DEFAULT_IMPORT_CATEGORY,
+        validate=validate.Length(1, 300),
+        metadata={"description": "for the questions the file puts in no category (all of an Aiken file)"},
+    )
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "report only, write nothing"})
+    accept_partial = fields.Boolean(
+        load_default=False,
+        metadata={"description": "when the file has problems, import its valid questions anyway"},
+    )
+
+
+class ImportFileIn(Schema):
+    file = Upload(required=True, metadata={"description": "UTF-8 text, at most 2 MB"})
+
+
+class ImportProblemOut(Schema):
+    line = fields.Integer()
+    message = fields.String()
+
+
+class ImportedQuestionOut(Schema):
+    line = fields.Integer(metadata={"description": "where the question starts in the file"})
+    name = fields.Function(lambda item: item.spec["name"])
+    category = fields.Function(lambda item: item.spec["category"])
+    type = fields.Function(lambda item: item.spec["type"])
+    status = fields.String(
+        metadata={
+            "description": "new, new_version (its content changed), updated (areas or difficulty) or unchanged"
+        }
+    )
+    question_id = fields.Integer(
+        allow_none=True, metadata={"description": "null for a new question not written"}
+    )
+
+
+class ImportOut(Schema):
+    imported = fields.Boolean(
+        metadata={"description": "false for a dry run and for a file refused for its problems"}
+    )
+    counts = fields.Function(lambda result: result.counts(), metadata={"description": "questions by status"})
+    problems = fields.List(
+        fields.Nested(ImportProblemOut), metadata={"description": "in the order of their lines"}
+    )
+    questions = fields.List(fields.Nested(ImportedQuestionOut))
+
+
+class ExportQuery(Schema):
+    category = fields.String(
+        metadata={"description": "this category and those under it; the whole bank if left out"}
+    )
 
 
 # --- Quizzes ----------------------------------------------------------------------------------
@@ -218,6 +278,24 @@ class QuestionView(Schema):
     correct_answer = fields.Raw(allow_none=True)
 
 
+def _class_link(recommendation) -> str:
+    """The class's page in enrollment, as the pages' ``service_url`` helper makes it."""
+    return (
+        current_app.config["PUSTAKA_SERVICE_URLS"]["enrollment"]
+        + f"/programmes/{recommendation.programme_id}"
+    )
+
+
+class RecommendationOut(Schema):
+    programme_id = fields.Integer()
+    title = fields.Function(lambda r: _bilingual(r.title_id, r.title_en))
+    type = fields.String()
+    area = fields.String(metadata={"description": "the weak competency area it was chosen for"})
+    area_name = fields.Function(lambda r: _bilingual(area_name(r.area, "id"), area_name(r.area, "en")))
+    area_score = fields.Float(metadata={"description": "the taker's percentage in that area"})
+    link = fields.Function(_class_link, metadata={"description": "the class's page in enrollment"})
+
+
 class AttemptOut(Schema):
     id = fields.Integer()
     quiz_slug = fields.String()
@@ -238,6 +316,10 @@ class AttemptOut(Schema):
     passed = fields.Boolean()
     level = fields.Nested(Bilingual, allow_none=True)
     area_scores = fields.Dict(keys=fields.String(), values=fields.Float())
+    recommendations = fields.List(
+        fields.Nested(RecommendationOut),
+        metadata={"description": "public classes for the weakest areas (below 60%), once the score shows"},
+    )
     questions = fields.List(fields.Nested(QuestionView))
 
 

@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError as SchemaValidationError
 from marshmallow import validate
-from werkzeug.datastructures import MultiDict
 from wtforms import EmailField
 from wtforms.validators import Length, Optional, ValidationError
 
@@ -21,8 +20,9 @@ from shared.forms import PustakaForm
 
 from . import handlers, item_analysis
 from .api import COORDINATORS, csv_response
+from .bank_web import BANK_WEB_BLUEPRINTS
+from .forms import form_response
 from .models import Attempt, db
-from .question_types import question_type
 from .survey_web import SURVEY_WEB_BLUEPRINTS
 
 web = Blueprint("web", __name__)
@@ -194,21 +194,6 @@ def start(slug: str):
 # Taking an attempt -------------------------------------------------------------------------
 
 
-def form_response(slot, form: MultiDict):
-    """A question's response from its widget's form fields (a text field for unknown types)."""
-    name = f"q-{slot.question_id}"
-    kind = slot.version.type
-    if kind == "multiple_response":
-        return form.getlist(name) or None
-    if kind == "matching":
-        prompts = question_type(kind).public_body(slot.version.body, None)["prompts"]
-        matched = {
-            p["key"]: form.get(f"{name}-{p['key']}") for p in prompts if form.get(f"{name}-{p['key']}")
-        }
-        return matched or None
-    return form.get(name) or None
-
-
 @web.route("/attempts/<int:attempt_id>/pages/<int:page>", methods=["GET", "POST"])
 def attempt_page(attempt_id: int, page: int):
     attempt = taker_attempt(attempt_id)
@@ -219,7 +204,9 @@ def attempt_page(attempt_id: int, page: int):
     errors, entered = {}, {}
     if request.method == "POST":
         entered = {
-            str(s.question_id): form_response(s, request.form) for s in attempt.slots if s.page == page
+            str(s.question_id): form_response(s.question_id, s.version, request.form)
+            for s in attempt.slots
+            if s.page == page
         }
         action = request.form.get("action", "save")
         try:
@@ -230,7 +217,7 @@ def attempt_page(attempt_id: int, page: int):
             if errors:
                 valid = {key: value for key, value in entered.items() if f"responses.{key}" not in errors}
                 handlers.save_responses(db.session, attempt, page, valid)
-            handlers.submit_attempt(db.session, attempt)
+            handlers.submit_attempt(db.session, attempt, time_up=True)
             db.session.commit()
             flash(_("Time is up: your attempt was submitted."))
             return redirect(url_for("web.result", attempt_id=attempt.id))
@@ -274,14 +261,25 @@ def confirm_submit(attempt_id: int):
     if attempt.finished_at is not None:
         return redirect(url_for("web.result", attempt_id=attempt.id))
     form = SubmitForm() if request.method == "POST" else SubmitForm(email=attempt.email)
+    problems = []
     if form.validate_on_submit():
         if attempt.user_id is None:  # an account's result reaches the account anyway
             handlers.set_email(attempt, form.email.data or None)
-        handlers.submit_attempt(db.session, attempt)
-        db.session.commit()
-        return redirect(url_for("web.result", attempt_id=attempt.id))
+        try:
+            handlers.submit_attempt(db.session, attempt)
+        except Invalid as error:
+            problems = [
+                (slot, error.errors[f"responses.{slot.question_id}"])
+                for slot in attempt.slots
+                if f"responses.{slot.question_id}" in error.errors
+            ]
+        else:
+            db.session.commit()
+            return redirect(url_for("web.result", attempt_id=attempt.id))
     view = handlers.attempt_view(attempt, utcnow())
-    return render_template("submit.html", attempt=attempt, view=view, form=form), 400 if form.errors else 200
+    return render_template("submit.html", attempt=attempt, view=view, form=form, problems=problems), (
+        400 if form.errors or problems else 200
+    )
 
 
 @web.get("/attempts/<int:attempt_id>")
@@ -294,6 +292,7 @@ def result(attempt_id: int):
         "result.html",
         attempt=attempt,
         view=handlers.attempt_view(attempt, now),
+        recommendations=handlers.recommended_classes(db.session, attempt, now),
         grade=handlers.my_grade(db.session, attempt.quiz, web_taker(), now),
         grading_method=GRADING_METHOD_LABELS[attempt.quiz.grading_method],
     )
@@ -369,4 +368,4 @@ def analysis_csv(slug: str):
     return csv_response(item_analysis.quiz_item_analysis(db.session, slug))
 
 
-WEB_BLUEPRINTS = (web, *SURVEY_WEB_BLUEPRINTS)
+WEB_BLUEPRINTS = (web, *SURVEY_WEB_BLUEPRINTS, *BANK_WEB_BLUEPRINTS)

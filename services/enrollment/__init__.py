@@ -9,7 +9,11 @@ from flask import Flask
 from shared.app import create_service_app
 
 from .api import API_BLUEPRINTS
-from .handlers import EVENT_HANDLERS, ensure_admin
+from .competencies import ensure_framework
+from .completion import event_handlers
+from .followup_worker import followup_loop
+from .handlers import ensure_admin
+from .holds import hold_expiry_loop
 from .models import db
 from .web import WEB_BLUEPRINTS
 
@@ -19,20 +23,24 @@ def create_app(config: Mapping | None = None) -> Flask:
         "enrollment",
         __name__,
         db=db,
-        handlers=EVENT_HANDLERS,
+        handlers=event_handlers,
         api_blueprints=API_BLUEPRINTS,
         web_blueprints=WEB_BLUEPRINTS,
         config=config,
         api_description="Accounts, programmes, sessions, enrollments, learner records, LMS ingress.",
+        background_tasks=(hold_expiry_loop, followup_loop),
     )
 
 
 def bootstrap(app: Flask) -> list[str]:
-    """At start: the first admin, from PUSTAKA_ADMIN_EMAIL and PUSTAKA_ADMIN_PASSWORD when set."""
+    """At start: the competency framework's missing areas, and the first admin, from
+    PUSTAKA_ADMIN_EMAIL and PUSTAKA_ADMIN_PASSWORD when set."""
     email, password = app.config["PUSTAKA_ADMIN_EMAIL"], app.config["PUSTAKA_ADMIN_PASSWORD"]
-    if not (email and password):
-        return []
+    lines = []
     with app.app_context():
-        created = ensure_admin(db.session, email, password)
+        if added := ensure_framework(db.session):
+            lines.append(f"enrollment: {added} competency areas added to the framework")
+        if email and password and ensure_admin(db.session, email, password):
+            lines.append(f"admin: {email} (from PUSTAKA_ADMIN_EMAIL)")
         db.session.commit()
-    return [f"admin: {email} (from PUSTAKA_ADMIN_EMAIL)"] if created else []
+    return lines

@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import ValidationError
 from sqlalchemy import select
 
 from shared.app import runtime
-from shared.auth import TokenIssuer, api_identity, api_login_required
-from shared.webhooks import WebhookVerificationError, verify
+from shared.auth import TokenIssuer, api_identity, api_login_required, bearer_identity, require_api_identity
 
-from . import handlers
-from .models import LmsClient, User, db
+from . import completion, handlers
+from .competency_api import competency_api
+from .completion_api import completion_api
+from .links import public_links
+from .lms_api import lms_api
+from .mentoring_api import mentoring_api
+from .models import User, db
+from .roster_api import roster_api
 from .schemas import (
+    AttendanceIn,
+    AttendanceOut,
+    CapacityIn,
+    CapacityOut,
+    CatalogQuery,
     EnrollmentOut,
     LearnerRecordOut,
-    LmsClientCreate,
-    LmsClientOut,
-    LmsEvent,
-    LmsReceipt,
+    PartnerIn,
+    PartnerOut,
+    PartnerPatch,
     ProgrammeCreate,
     ProgrammeOut,
+    ProgrammePatch,
+    PublicEnrollmentIn,
+    PublicEnrollmentOut,
+    PublicTokenIn,
+    RosterOut,
+    SessionCancelIn,
     SessionCreate,
     SessionOut,
+    SessionPatch,
     TokenRequest,
     TokenResponse,
     UserCreate,
@@ -36,7 +51,12 @@ users_api = Blueprint("users_api", __name__, url_prefix="/api/v1/users", descrip
 programmes_api = Blueprint(
     "programmes_api", __name__, url_prefix="/api/v1", description="Programmes, sessions, enrollments"
 )
-lms_api = Blueprint("lms_api", __name__, url_prefix="/api/v1/lms", description="External LMS ingress")
+partners_api = Blueprint(
+    "partners_api", __name__, url_prefix="/api/v1/partners", description="Partner institutions"
+)
+public_api = Blueprint(
+    "public_api", __name__, url_prefix="/api/v1/public", description="Public classes, without an account"
+)
 
 
 def token_issuer() -> TokenIssuer:
@@ -87,46 +107,176 @@ def me():
     return user
 
 
+def _catalog_query(args: dict) -> handlers.CatalogQuery:
+    if args["status"] != "published":
+        require_api_identity("coordinator", "admin")
+    return handlers.CatalogQuery(
+        text=args["q"],
+        type=args.get("type"),
+        area=args.get("area"),
+        track=args.get("track"),
+        starts_from=args.get("starts_from"),
+        starts_to=args.get("starts_to"),
+        status=args["status"],
+    )
+
+
 @programmes_api.route("/programmes")
 class Programmes(MethodView):
+    @programmes_api.arguments(CatalogQuery, location="query")
     @programmes_api.response(200, ProgrammeOut(many=True))
-    def get(self):
-        """Published programmes, newest first."""
-        return handlers.published_programmes(db.session)
+    def get(self, args):
+        """The catalog: published programmes, newest first, found by title words, type, competency
+        area, track and session dates (``from``/``to``, days in WIB)."""
+        return handlers.search_programmes(db.session, _catalog_query(args))
 
     @api_login_required("coordinator", "admin")
     @programmes_api.arguments(ProgrammeCreate)
     @programmes_api.response(201, ProgrammeOut)
+    @programmes_api.alt_response(422, description="Invalid fields, e.g. an unknown competency area")
     def post(self, data):
-        """Create a programme (coordinator or admin)."""
-        identity = api_identity()
-        programme = handlers.create_programme(db.session, data, identity)
+        """Create a programme (coordinator or admin): a draft unless ``status`` is published."""
+        programme = handlers.create_programme(db.session, data, api_identity())
         db.session.commit()
         return programme
 
 
 @programmes_api.route("/programmes/<int:programme_id>")
+class ProgrammeResource(MethodView):
+    @programmes_api.response(200, ProgrammeOut)
+    @programmes_api.alt_response(404, description="No such programme (a draft is seen by coordinators only)")
+    def get(self, programme_id):
+        """One programme with its partners and sessions."""
+        return handlers.visible_programme(db.session, programme_id, bearer_identity())
+
+    @api_login_required("coordinator", "admin")
+    @programmes_api.arguments(ProgrammePatch)
+    @programmes_api.response(200, ProgrammeOut)
+    @programmes_api.alt_response(409, description="The track cannot change once people enrolled")
+    def patch(self, data, programme_id):
+        """Change a programme's fields (coordinator or admin); ``partners`` replaces the list."""
+        programme = handlers.update_programme(db.session, programme_id, data)
+        db.session.commit()
+        return programme
+
+
+@programmes_api.route("/programmes/<int:programme_id>/publish", methods=["POST"])
+@api_login_required("coordinator", "admin")
 @programmes_api.response(200, ProgrammeOut)
-def get_programme(programme_id):
-    """One programme with its sessions."""
-    return handlers.get_programme(db.session, programme_id)
+@programmes_api.alt_response(409, description="Not a draft")
+def publish_programme(programme_id):
+    """Publish a draft: listed, open for enrollment, announced (``pustaka.programme.published.v1``)."""
+    programme = handlers.publish_programme(db.session, programme_id)
+    db.session.commit()
+    return programme
+
+
+@programmes_api.route("/programmes/<int:programme_id>/archive", methods=["POST"])
+@api_login_required("coordinator", "admin")
+@programmes_api.response(200, ProgrammeOut)
+@programmes_api.alt_response(409, description="Archived already")
+def archive_programme(programme_id):
+    """Archive a programme: off the catalog and closed for enrollment."""
+    programme = handlers.archive_programme(db.session, programme_id)
+    db.session.commit()
+    return programme
 
 
 @programmes_api.route("/programmes/<int:programme_id>/sessions", methods=["POST"])
 @api_login_required("coordinator", "admin")
 @programmes_api.arguments(SessionCreate)
 @programmes_api.response(201, SessionOut)
+@programmes_api.alt_response(422, description="Invalid fields, e.g. dates out of order")
 def create_session(data, programme_id):
     """Schedule a session of a programme (coordinator or admin)."""
     programme_session = handlers.add_session(db.session, programme_id, data)
     db.session.commit()
+    return handlers.get_session(db.session, programme_session.id)
+
+
+def _visible_session(session_id: int):
+    programme_session = handlers.get_session(db.session, session_id)
+    handlers.visible_programme(db.session, programme_session.programme_id, bearer_identity())
     return programme_session
+
+
+@programmes_api.route("/sessions/<int:session_id>")
+class SessionResource(MethodView):
+    @programmes_api.response(200, SessionOut)
+    def get(self, session_id):
+        """One session."""
+        return _visible_session(session_id)
+
+    @api_login_required("coordinator", "admin")
+    @programmes_api.arguments(SessionPatch)
+    @programmes_api.response(200, SessionOut)
+    @programmes_api.alt_response(409, description="The session was cancelled")
+    def patch(self, data, session_id):
+        """Change a session's fields (coordinator or admin); the capacity has its own resource."""
+        handlers.update_session(db.session, session_id, data)
+        db.session.commit()
+        return handlers.get_session(db.session, session_id)
+
+
+@programmes_api.route("/sessions/<int:session_id>/capacity", methods=["PUT"])
+@api_login_required("coordinator", "admin")
+@programmes_api.arguments(CapacityIn)
+@programmes_api.response(200, CapacityOut)
+@programmes_api.alt_response(409, description="Lower than the seats taken, or the session was cancelled")
+def set_capacity(data, session_id):
+    """Raise or lower the seats; a raise seats the waiting list at once, in order."""
+    _, promoted = handlers.set_capacity(db.session, session_id, data["capacity"])
+    db.session.commit()
+    return {"session": handlers.get_session(db.session, session_id), "promoted": [e.id for e in promoted]}
+
+
+@programmes_api.route("/sessions/<int:session_id>/cancel", methods=["POST"])
+@api_login_required("coordinator", "admin")
+@programmes_api.arguments(SessionCancelIn)
+@programmes_api.response(200, SessionOut)
+@programmes_api.alt_response(409, description="Cancelled already, or over")
+def cancel_session(data, session_id):
+    """Cancel a session: its enrollments end and everyone in it is told (``pustaka.session.cancelled.v1``)."""
+    handlers.cancel_session(db.session, session_id, data["reason"])
+    db.session.commit()
+    return handlers.get_session(db.session, session_id)
+
+
+@programmes_api.route("/sessions/<int:session_id>/roster")
+@api_login_required("coordinator", "admin")
+@programmes_api.response(200, RosterOut)
+def session_roster(session_id):
+    """Who holds a seat, who waits (in order), whose public seat is pending, who cancelled."""
+    return handlers.roster(db.session, session_id)
+
+
+@programmes_api.route("/sessions/<int:session_id>/attendance", methods=["PUT"])
+@api_login_required("coordinator", "admin")
+@programmes_api.arguments(AttendanceIn)
+@programmes_api.response(200, AttendanceOut(many=True))
+@programmes_api.alt_response(422, description="An entry is not a confirmed enrollment of the session")
+def mark_attendance(data, session_id):
+    """Mark confirmed enrollments attended or absent; marking again overwrites. Whoever it completes
+    a programme for completes (``pustaka.activity.completed.v1``)."""
+    marks = {mark["enrollment_id"]: mark["status"] for mark in data["marks"]}
+    marked, _ = completion.mark_attendance(
+        db.session,
+        session_id,
+        marks,
+        api_identity().user_id,
+        completion.Settings.from_config(current_app.config),
+    )
+    db.session.commit()
+    return marked
 
 
 @programmes_api.route("/sessions/<int:session_id>/enrollments", methods=["POST"])
 @api_login_required()
 @programmes_api.response(201, EnrollmentOut)
-@programmes_api.alt_response(409, description="Already enrolled")
+@programmes_api.alt_response(404, description="No such session")
+@programmes_api.alt_response(
+    409, description="Already enrolled, or enrollment is not open (the reason says why)"
+)
 def enroll(session_id):
     """Enroll the signed-in person: confirmed while seats remain, waitlisted after."""
     identity = api_identity()
@@ -135,12 +285,104 @@ def enroll(session_id):
     return enrollment
 
 
+@programmes_api.route("/enrollments/<int:enrollment_id>/cancel", methods=["POST"])
+@api_login_required()
+@programmes_api.response(200, EnrollmentOut)
+@programmes_api.alt_response(409, description="Cancelled already, or the session has started")
+def cancel_enrollment(enrollment_id):
+    """Give up a seat or a place in the waiting list (a coordinator may do it for anyone); the first
+    person waiting gets the seat."""
+    enrollment = handlers.cancel_enrollment(db.session, enrollment_id, api_identity())
+    db.session.commit()
+    return enrollment
+
+
 @programmes_api.route("/me/enrollments")
 @api_login_required()
 @programmes_api.response(200, EnrollmentOut(many=True))
 def my_enrollments():
-    """The signed-in person's enrollments."""
+    """The signed-in person's enrollments, with waitlist positions and attendance."""
     return handlers.enrollments_of(db.session, api_identity().user_id)
+
+
+@partners_api.route("")
+class Partners(MethodView):
+    @partners_api.response(200, PartnerOut(many=True))
+    def get(self):
+        """Every partner institution, by name."""
+        return handlers.list_partners(db.session)
+
+    @api_login_required("coordinator", "admin")
+    @partners_api.arguments(PartnerIn)
+    @partners_api.response(201, PartnerOut)
+    @partners_api.alt_response(409, description="The name is taken")
+    def post(self, data):
+        """Add a partner institution (coordinator or admin)."""
+        partner = handlers.create_partner(db.session, data)
+        db.session.commit()
+        return partner
+
+
+@partners_api.route("/<int:partner_id>")
+class PartnerResource(MethodView):
+    @partners_api.response(200, PartnerOut)
+    def get(self, partner_id):
+        """One partner institution."""
+        return handlers.get_partner(db.session, partner_id)
+
+    @api_login_required("coordinator", "admin")
+    @partners_api.arguments(PartnerPatch)
+    @partners_api.response(200, PartnerOut)
+    def patch(self, data, partner_id):
+        """Change a partner institution (coordinator or admin)."""
+        partner = handlers.update_partner(db.session, partner_id, data)
+        db.session.commit()
+        return partner
+
+
+@public_api.route("/sessions/<int:session_id>/enrollments", methods=["POST"])
+@public_api.arguments(PublicEnrollmentIn)
+@public_api.response(201, PublicEnrollmentOut)
+@public_api.alt_response(409, description="Full, not open, or this email holds a seat already")
+def request_public_seat(data, session_id):
+    """Ask for a seat in a public class with a name and an email, no account. The seat is held as
+    pending for 24 hours (at most until enrollment closes); the email gets the link that confirms it
+    and one that frees it."""
+    enrollment = handlers.request_public_seat(
+        db.session,
+        session_id,
+        name=data["name"],
+        email=data["email"],
+        language=data["language"],
+        links=lambda enrollment_id: public_links(current_app.config, enrollment_id),
+    )
+    db.session.commit()
+    return enrollment
+
+
+@public_api.route("/enrollments/confirm", methods=["POST"])
+@public_api.arguments(PublicTokenIn)
+@public_api.response(200, PublicEnrollmentOut)
+@public_api.alt_response(404, description="The token is not valid")
+@public_api.alt_response(409, description="The hold expired, or the seat was given up")
+def confirm_public_seat(data):
+    """Confirm a held seat with the token of the email's confirm link."""
+    enrollment_id = handlers.read_public_token(current_app.config["SECRET_KEY"], data["token"], "confirm")
+    enrollment = handlers.confirm_public_seat(db.session, enrollment_id)
+    db.session.commit()
+    return enrollment
+
+
+@public_api.route("/enrollments/cancel", methods=["POST"])
+@public_api.arguments(PublicTokenIn)
+@public_api.response(200, PublicEnrollmentOut)
+@public_api.alt_response(404, description="The token is not valid")
+def cancel_public_seat(data):
+    """Free a public seat with the token of the email's cancel link."""
+    enrollment_id = handlers.read_public_token(current_app.config["SECRET_KEY"], data["token"], "cancel")
+    enrollment = handlers.cancel_public_seat(db.session, enrollment_id)
+    db.session.commit()
+    return enrollment
 
 
 @programmes_api.route("/me/record")
@@ -151,63 +393,15 @@ def my_record():
     return handlers.learner_record(db.session, api_identity().user_id)
 
 
-@lms_api.route("/clients", methods=["POST"])
-@api_login_required("admin")
-@lms_api.arguments(LmsClientCreate)
-@lms_api.response(201, LmsClientOut)
-def create_lms_client(data):
-    """Register an external LMS (admin); the response carries its signing secret once."""
-    client = handlers.create_lms_client(db.session, data["name"])
-    db.session.commit()
-    return client
-
-
-@lms_api.route("/events", methods=["POST"])
-@lms_api.response(200, LmsReceipt)
-@lms_api.alt_response(401, description="Bad signature or stale timestamp")
-@lms_api.alt_response(422, description="Malformed event")
-def receive_lms_event():
-    """Receive a CloudEvent signed as Standard Webhooks specify (``webhook-*`` headers)."""
-    body = request.get_data(cache=False)
-    clients = db.session.scalars(select(LmsClient).where(LmsClient.active.is_(True))).all()
-    try:
-        secret = verify([client.secret for client in clients], request.headers, body)
-    except WebhookVerificationError as error:
-        current_app.logger.warning("LMS event refused: %s", error)
-        abort(401, message=f"Signature refused: {error}.")
-    client = next(client for client in clients if client.secret == secret)
-    try:
-        event = LmsEvent().loads(body or b"null")
-    except ValidationError as error:
-        abort(422, message="The event is malformed.", errors=_flatten(error.messages))
-    except ValueError:
-        abort(422, message="The body is not JSON.")
-    data = event["data"]
-    recorded = handlers.record_lms_completion(
-        db.session,
-        client,
-        handlers.CourseCompletion(
-            webhook_id=request.headers["webhook-id"],
-            learner_email=data["learner_email"],
-            course_id=data["course_id"],
-            course_title=data["course_title"],
-            completed_at=data["completed_at"],
-            score=data["score"],
-            max_score=data["max_score"],
-        ),
-    )
-    db.session.commit()
-    return {"status": "recorded" if recorded else "duplicate"}
-
-
-def _flatten(messages, prefix: str = "") -> dict:
-    """Nested marshmallow messages as ``{"data.learner_email": [...]}``."""
-    if isinstance(messages, list):
-        return {prefix or "_schema": messages}
-    flat: dict = {}
-    for key, value in messages.items():
-        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
-
-
-API_BLUEPRINTS = (auth_api, users_api, programmes_api, lms_api)
+API_BLUEPRINTS = (
+    auth_api,
+    users_api,
+    programmes_api,
+    partners_api,
+    public_api,
+    lms_api,
+    mentoring_api,
+    competency_api,
+    roster_api,
+    completion_api,
+)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.catalog import LANGUAGES, ROLES
+from shared.competencies import AREAS
 
-from .models import PROGRAMME_TYPES, TRACKS
+from . import handlers
+from .models import ATTENDANCE_STATES, PARTNER_KINDS, PARTNER_ROLES, PROGRAMME_STATES, PROGRAMME_TYPES, TRACKS
 
 
 class TokenRequest(Schema):
@@ -41,27 +43,131 @@ class UserOut(Schema):
     created_at = fields.AwareDateTime()
 
 
-class ProgrammeCreate(Schema):
+class PartnerIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(PARTNER_KINDS))
+    website = fields.String(load_default="", validate=validate.Length(max=300))
+
+
+class PartnerPatch(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    kind = fields.String(validate=validate.OneOf(PARTNER_KINDS))
+    website = fields.String(validate=validate.Length(max=300))
+
+
+class PartnerOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    website = fields.String()
+
+
+class PartnerLinkIn(Schema):
+    partner_id = fields.Integer(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(PARTNER_ROLES))
+
+
+class PartnerLinkOut(Schema):
+    partner_id = fields.Integer()
+    role = fields.String()
+    name = fields.String(attribute="partner.name")
+
+
+class ProgrammePatch(Schema):
+    title_id = fields.String(validate=validate.Length(min=1, max=300))
+    title_en = fields.String(validate=validate.Length(min=1, max=300))
+    description_id = fields.String()
+    description_en = fields.String()
+    track = fields.String(validate=validate.OneOf(TRACKS))
+    type = fields.String(validate=validate.OneOf(PROGRAMME_TYPES))
+    competency_areas = fields.List(
+        fields.String(validate=validate.Length(min=1)),
+        metadata={"description": "Codes of shared.competencies, e.g. cataloguing."},
+    )
+    partners = fields.List(
+        fields.Nested(PartnerLinkIn), metadata={"description": "Replaces the programme's partners."}
+    )
+
+
+class ProgrammeCreate(ProgrammePatch):
     title_id = fields.String(required=True, validate=validate.Length(min=1, max=300))
     title_en = fields.String(required=True, validate=validate.Length(min=1, max=300))
     description_id = fields.String(load_default="")
     description_en = fields.String(load_default="")
     track = fields.String(required=True, validate=validate.OneOf(TRACKS))
     type = fields.String(required=True, validate=validate.OneOf(PROGRAMME_TYPES))
-    competency_areas = fields.List(fields.String(validate=validate.Length(min=1)), load_default=[])
-    status = fields.String(load_default="published", validate=validate.OneOf(("draft", "published")))
+    competency_areas = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    partners = fields.List(fields.Nested(PartnerLinkIn), load_default=list)
+    status = fields.String(
+        load_default="draft",
+        validate=validate.OneOf(("draft", "published")),
+        metadata={"description": "draft (the default), or published at once."},
+    )
 
 
-class SessionCreate(Schema):
+class CatalogQuery(Schema):
+    q = fields.String(load_default="", metadata={"description": "Words of the title, in either language."})
+    type = fields.String(validate=validate.OneOf(PROGRAMME_TYPES))
+    area = fields.String(validate=validate.OneOf(list(AREAS)))
+    track = fields.String(validate=validate.OneOf(TRACKS))
+    starts_from = fields.Date(
+        data_key="from", metadata={"description": "A session starts on or after (WIB)."}
+    )
+    starts_to = fields.Date(data_key="to", metadata={"description": "A session starts on or before (WIB)."})
+    status = fields.String(
+        load_default="published",
+        validate=validate.OneOf(PROGRAMME_STATES),
+        metadata={"description": "Other than published: coordinators and admins only."},
+    )
+
+    @validates_schema
+    def dates_in_order(self, data, **kwargs):
+        if data.get("starts_from") and data.get("starts_to") and data["starts_to"] < data["starts_from"]:
+            raise ValidationError("Must not be before from.", field_name="to")
+
+
+class SpeakerIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    partner_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class SpeakerOut(Schema):
+    name = fields.String()
+    partner_id = fields.Integer(allow_none=True)
+    partner_name = fields.String(attribute="partner.name")
+
+
+class SessionPatch(Schema):
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    venue = fields.String(validate=validate.Length(max=300))
+    online_link = fields.String(validate=validate.Length(max=500))
+    speakers = fields.List(fields.Nested(SpeakerIn), metadata={"description": "Replaces the speakers."})
+    pre_test_slug = fields.String(allow_none=True, validate=validate.Length(max=100))
+    post_test_slug = fields.String(allow_none=True, validate=validate.Length(max=100))
+    enrollment_opens_at = fields.AwareDateTime(allow_none=True)
+    enrollment_closes_at = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "Without one, enrollment closes when the session starts."}
+    )
+
+
+class SessionCreate(SessionPatch):
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(required=True)
     venue = fields.String(load_default="", validate=validate.Length(max=300))
+    online_link = fields.String(load_default="", validate=validate.Length(max=500))
     capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=10000))
+    speakers = fields.List(fields.Nested(SpeakerIn), load_default=list)
+    pre_test_slug = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    post_test_slug = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    enrollment_opens_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    enrollment_closes_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
     @validates_schema(skip_on_field_errors=False)
-    def ends_after_start(self, data, **kwargs):
-        if "starts_at" in data and "ends_at" in data and data["ends_at"] <= data["starts_at"]:
-            raise ValidationError("Must be after starts_at.", field_name="ends_at")
+    def fields_agree(self, data, **kwargs):
+        errors = handlers.session_problems(data)
+        if errors:
+            raise ValidationError(errors)
 
 
 class SessionOut(Schema):
@@ -70,7 +176,31 @@ class SessionOut(Schema):
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
     venue = fields.String()
+    online_link = fields.String()
     capacity = fields.Integer()
+    seats_taken = fields.Integer(metadata={"description": "Confirmed seats and holds of public classes."})
+    speakers = fields.List(fields.Nested(SpeakerOut))
+    pre_test_slug = fields.String(allow_none=True)
+    post_test_slug = fields.String(allow_none=True)
+    enrollment_opens_at = fields.AwareDateTime(allow_none=True)
+    enrollment_closes_at = fields.AwareDateTime(allow_none=True)
+    status = fields.String(metadata={"description": "scheduled or cancelled"})
+    cancel_reason = fields.String()
+
+
+class CapacityIn(Schema):
+    capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=10000))
+
+
+class CapacityOut(Schema):
+    session = fields.Nested(SessionOut)
+    promoted = fields.List(
+        fields.Integer(), metadata={"description": "Enrollments seated from the waiting list."}
+    )
+
+
+class SessionCancelIn(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
 
 
 class ProgrammeOut(Schema):
@@ -83,14 +213,92 @@ class ProgrammeOut(Schema):
     type = fields.String()
     competency_areas = fields.List(fields.String())
     status = fields.String()
+    partners = fields.List(fields.Nested(PartnerLinkOut), attribute="partner_links")
     sessions = fields.List(fields.Nested(SessionOut))
+
+
+class EnrolledSession(Schema):
+    id = fields.Integer()
+    programme_id = fields.Integer()
+    programme_title_id = fields.String(attribute="programme.title_id")
+    programme_title_en = fields.String(attribute="programme.title_en")
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    status = fields.String()
 
 
 class EnrollmentOut(Schema):
     id = fields.Integer()
     session_id = fields.Integer()
     user_id = fields.Integer()
+    status = fields.String(metadata={"description": "confirmed, waitlisted or cancelled"})
+    waitlist_position = fields.Integer(allow_none=True)
+    attendance = fields.String(attribute="attendance_status", allow_none=True)
+    created_at = fields.AwareDateTime()
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    session = fields.Nested(EnrolledSession)
+
+
+class RosterEntry(Schema):
+    id = fields.Integer()
     status = fields.String()
+    user_id = fields.Integer(allow_none=True, metadata={"description": "None for a public seat."})
+    name = fields.String(attribute="person_name")
+    email = fields.String(attribute="person_email")
+    waitlist_position = fields.Integer(allow_none=True)
+    attendance = fields.String(attribute="attendance_status", allow_none=True)
+    hold_expires_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+
+
+class RosterOut(Schema):
+    session = fields.Nested(SessionOut)
+    confirmed = fields.List(fields.Nested(RosterEntry))
+    waitlisted = fields.List(
+        fields.Nested(RosterEntry), metadata={"description": "In the order they get seats."}
+    )
+    pending = fields.List(fields.Nested(RosterEntry))
+    cancelled = fields.List(fields.Nested(RosterEntry))
+
+
+class AttendanceMark(Schema):
+    enrollment_id = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(ATTENDANCE_STATES))
+
+
+class AttendanceIn(Schema):
+    marks = fields.List(fields.Nested(AttendanceMark), required=True, validate=validate.Length(min=1))
+
+
+class AttendanceOut(Schema):
+    enrollment_id = fields.Integer()
+    status = fields.String()
+    marked_by = fields.Integer(allow_none=True)
+    marked_at = fields.AwareDateTime()
+
+
+class PublicEnrollmentIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    language = fields.String(load_default="id", validate=validate.OneOf(LANGUAGES))
+
+
+class PublicTokenIn(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class PublicEnrollmentOut(Schema):
+    id = fields.Integer()
+    session_id = fields.Integer()
+    status = fields.String(
+        metadata={
+            "description": "pending (until the email's link confirms it), confirmed, cancelled or expired"
+        }
+    )
+    name = fields.String()
+    email = fields.String()
+    hold_expires_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
 
 
@@ -103,46 +311,3 @@ class LearnerRecordOut(Schema):
     max_score = fields.Float(allow_none=True)
     occurred_at = fields.AwareDateTime()
     details = fields.Dict()
-
-
-class LmsClientCreate(Schema):
-    name = fields.String(
-        required=True,
-        validate=[validate.Length(min=1, max=100), validate.Regexp(r"^[a-z0-9][a-z0-9._-]*$")],
-    )
-
-
-class LmsClientOut(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    active = fields.Boolean()
-    secret = fields.String(metadata={"description": "Shown once, at creation."})
-
-
-class CourseCompletionData(Schema):
-    learner_email = fields.Email(required=True)
-    course_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    course_title = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    completed_at = fields.AwareDateTime(required=True)
-    score = fields.Float(load_default=None, allow_none=True)
-    max_score = fields.Float(load_default=None, allow_none=True)
-
-
-LMS_COURSE_COMPLETED = "lms.course.completed"
-
-
-class LmsEvent(Schema):
-    """A CloudEvent from an external LMS; only course completions are understood so far."""
-
-    specversion = fields.String(required=True, validate=validate.Equal("1.0"))
-    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    source = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    type = fields.String(required=True, validate=validate.OneOf((LMS_COURSE_COMPLETED,)))
-    time = fields.AwareDateTime(load_default=None)
-    subject = fields.String(load_default=None)
-    datacontenttype = fields.String(load_default="application/json")
-    data = fields.Nested(CourseCompletionData, required=True)
-
-
-class LmsReceipt(Schema):
-    status = fields.String(metadata={"description": "recorded, or duplicate"})

@@ -1,4 +1,4 @@
-"""Demo content of the embedded mode: the Semarang programme and two accounts."""
+"""Demo content of the embedded mode: the Semarang programme, its partners, and the accounts."""
 
 from __future__ import annotations
 
@@ -42,6 +42,48 @@ PROGRAMMES = [
 ]
 
 
+PARTNERS = [
+    {"name": "Universitas Diponegoro", "kind": "university", "website": "https://www.undip.ac.id"},
+    {
+        "name": "Ikatan Pustakawan Indonesia (IPI) Jawa Tengah",
+        "kind": "professional_organisation",
+        "website": "",
+    },
+    {
+        "name": "Dinas Arsip dan Perpustakaan Kota Semarang",
+        "kind": "government",
+        "website": "https://disarpus.semarangkota.go.id",
+    },
+    {"name": "Relawan TIK Kota Semarang", "kind": "ngo", "website": ""},
+]
+LIBRARY = "Perpustakaan Kota Semarang, Jl. Prof. Sudarto"
+# Per programme: (organisers, speaker partners) by index into PARTNERS, then its sessions as
+# (days from the start, hours, venue, online link, seats, speakers as (name, partner index or None)).
+SCHEDULE = [
+    (
+        [2],
+        [0],
+        [(0, 6, LIBRARY, "", 2, [("Dr. Ratna Kusumawati", 0)])],
+    ),
+    (
+        [1],
+        [1],
+        [
+            (1, 3, "", "https://meet.jit.si/pustaka-informasi-valid", 25, [("Agus Prasetyo, S.IP.", 1)]),
+            (8, 3, LIBRARY, "https://meet.jit.si/pustaka-informasi-valid", 25, [("Agus Prasetyo, S.IP.", 1)]),
+        ],
+    ),
+    (
+        [2],
+        [3],
+        [
+            (2, 2, LIBRARY, "", 20, [("Dewi Lestari", 3)]),
+            (9, 2, "Balai Kelurahan Tembalang", "", 20, [("Dewi Lestari", 3), ("Budi Santoso", None)]),
+        ],
+    ),
+]
+
+
 def seed_demo(session: Session) -> list[str]:
     """Create the demo content once; returns lines to print (the generated credentials)."""
     if session.scalar(select(Programme.id).limit(1)):
@@ -57,17 +99,29 @@ def seed_demo(session: Session) -> list[str]:
         password = secrets.token_urlsafe(9)
         handlers.create_user(session, email=email, name=name, password=password, language="id", roles=roles)
         lines.append(f"{', '.join(roles)}: {email} / {password}")
+    partners = [handlers.create_partner(session, data) for data in PARTNERS]
     start = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0) + timedelta(days=7)
-    for offset, data in enumerate(PROGRAMMES):
-        programme = handlers.create_programme(session, {**data, "status": "published"}, None)
-        handlers.add_session(
-            session,
-            programme.id,
-            {
-                "starts_at": start + timedelta(days=offset),
-                "ends_at": start + timedelta(days=offset, hours=6),
-                "venue": "Perpustakaan Kota Semarang, Jl. Prof. Sudarto",
-                "capacity": 2 if offset == 0 else 25,
-            },
+    for data, (organisers, speakers, sessions) in zip(PROGRAMMES, SCHEDULE, strict=True):
+        links = [{"partner_id": partners[i].id, "role": "organiser"} for i in organisers] + [
+            {"partner_id": partners[i].id, "role": "speaker"} for i in speakers
+        ]
+        programme = handlers.create_programme(
+            session, {**data, "partners": links, "status": "published"}, None
         )
+        for days, hours, venue, online_link, seats, people in sessions:
+            handlers.add_session(
+                session,
+                programme.id,
+                {
+                    "starts_at": start + timedelta(days=days),
+                    "ends_at": start + timedelta(days=days, hours=hours),
+                    "venue": venue,
+                    "online_link": online_link,
+                    "capacity": seats,
+                    "speakers": [
+                        {"name": name, "partner_id": partners[i].id if i is not None else None}
+                        for name, i in people
+                    ],
+                },
+            )
     return lines

@@ -16,16 +16,12 @@ A third-party package adds a channel with, in its ``pyproject.toml``::
 
 from __future__ import annotations
 
-import smtplib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import make_msgid
 from importlib.metadata import entry_points
 from typing import Protocol
 
-import requests
 from itsdangerous import URLSafeSerializer
 from sqlalchemy.orm import Session
 
@@ -104,6 +100,11 @@ class EmailChannel:
     immediate = False
 
     def send(self, delivery: Delivery, context: ChannelContext) -> None:
+        # Loaded here, by the delivery loop that sends: web processes never need them.
+        import smtplib
+        from email.message import EmailMessage
+        from email.utils import make_msgid
+
         config = context.config
         if not config.get("PUSTAKA_SMTP_HOST"):
             raise DeliveryFailed("email is not configured (PUSTAKA_SMTP_HOST)", retryable=False)
@@ -146,6 +147,8 @@ class WebhookChannel:
     immediate = False
 
     def send(self, delivery: Delivery, context: ChannelContext) -> None:
+        import requests  # by the delivery loop only, as smtplib above
+
         subscription = context.session.get(WebhookSubscription, int(delivery.recipient_key.split(":")[1]))
         if subscription is None or not subscription.active:
             raise DeliveryFailed("the subscription is disabled or gone", retryable=False)

@@ -88,6 +88,60 @@ TEMPLATES = {
         "text_id": "Kuis {{ event.quiz_title.id }} ditutup dalam 24 jam.",
         "text_en": "The quiz {{ event.quiz_title.en }} closes in 24 hours.",
     },
+    "session_cancelled": {
+        "subject_id": "Sesi dibatalkan: {{ event.programme_title.id }}",
+        "subject_en": "Session cancelled: {{ event.programme_title.en }}",
+        "text_id": "Sesi {{ event.programme_title.id }} pada {{ event.starts_at | wib }} dibatalkan."
+        "{% if event.reason %}\n\nAlasan: {{ event.reason }}{% endif %}"
+        "\n\nKursi atau tempat Anda di daftar tunggu sesi ini tidak berlaku lagi.",
+        "text_en": "The session of {{ event.programme_title.en }} on {{ event.starts_at | wib }} is cancelled."
+        "{% if event.reason %}\n\nReason: {{ event.reason }}{% endif %}"
+        "\n\nYour seat or place on the waiting list for this session no longer holds.",
+    },
+    "public_enrollment_requested": {
+        "subject_id": "Konfirmasi kursi Anda: {{ event.programme_title.id }}",
+        "subject_en": "Confirm your seat: {{ event.programme_title.en }}",
+        "text_id": "Halo {{ event.name }},\n\nAnda meminta kursi di {{ event.programme_title.id }},"
+        " {{ event.starts_at | wib }}{% if event.venue %}, {{ event.venue }}{% endif %}."
+        "\n\nKursi Anda kami tahan sampai {{ event.hold_expires_at | wib }}. Konfirmasi di sini:"
+        "\n{{ event.confirm_url }}\n\nTidak jadi ikut? Lepaskan kursi Anda untuk orang lain:\n{{ event.cancel_url }}",
+        "text_en": "Hello {{ event.name }},\n\nYou asked for a seat in {{ event.programme_title.en }},"
+        " {{ event.starts_at | wib }}{% if event.venue %}, {{ event.venue }}{% endif %}."
+        "\n\nWe hold your seat until {{ event.hold_expires_at | wib }}. Confirm it here:"
+        "\n{{ event.confirm_url }}\n\nCannot come? Free your seat for someone else:\n{{ event.cancel_url }}",
+        "html_id": "<p>Halo {{ event.name }},</p><p>Anda meminta kursi di {{ event.programme_title.id }},"
+        " {{ event.starts_at | wib }}{% if event.venue %}, {{ event.venue }}{% endif %}.</p>"
+        "<p>Kursi Anda kami tahan sampai {{ event.hold_expires_at | wib }}."
+        ' <a href="{{ event.confirm_url }}">Konfirmasi kursi saya</a></p>'
+        '<p>Tidak jadi ikut? <a href="{{ event.cancel_url }}">Lepaskan kursi saya</a> untuk orang lain.</p>',
+        "html_en": "<p>Hello {{ event.name }},</p><p>You asked for a seat in {{ event.programme_title.en }},"
+        " {{ event.starts_at | wib }}{% if event.venue %}, {{ event.venue }}{% endif %}.</p>"
+        "<p>We hold your seat until {{ event.hold_expires_at | wib }}."
+        ' <a href="{{ event.confirm_url }}">Confirm my seat</a></p>'
+        '<p>Cannot come? <a href="{{ event.cancel_url }}">Free my seat</a> for someone else.</p>',
+    },
+    "public_enrollment_cancelled": {
+        "subject_id": "Kursi Anda dilepas: {{ event.programme_title.id }}",
+        "subject_en": "Your seat is released: {{ event.programme_title.en }}",
+        "text_id": "Halo {{ event.name }},\n\nKursi Anda di {{ event.programme_title.id }}, {{ event.starts_at | wib }},"
+        " tidak berlaku lagi: {% if event.reason == 'expired' %}kursi itu tidak dikonfirmasi tepat waktu."
+        "{% elif event.reason == 'session_cancelled' %}sesinya dibatalkan.{% else %}Anda melepaskannya.{% endif %}",
+        "text_en": "Hello {{ event.name }},\n\nYour seat in {{ event.programme_title.en }}, {{ event.starts_at | wib }},"
+        " no longer holds: {% if event.reason == 'expired' %}it was not confirmed in time."
+        "{% elif event.reason == 'session_cancelled' %}the session is cancelled.{% else %}you gave it up.{% endif %}",
+    },
+    "activity_completed": {
+        "subject_id": "Selamat, Anda menyelesaikan {{ event.programme_title.id }}",
+        "subject_en": "Congratulations, you completed {{ event.programme_title.en }}",
+        "text_id": "Anda telah menyelesaikan {{ event.programme_title.id }} ({{ '%g' % event.hours }} jam)."
+        "{% if event.certificate_url %}\n\nUnduh sertifikat Anda{% if event.certificate_code %}"
+        " (kode verifikasi {{ event.certificate_code }}){% endif %}:\n{{ event.certificate_url }}{% endif %}"
+        "\n\nBantu kami memperbaiki program ini: isi survei umpan balik di\n{{ event.survey_url }}",
+        "text_en": "You have completed {{ event.programme_title.en }} ({{ '%g' % event.hours }} hours)."
+        "{% if event.certificate_url %}\n\nDownload your certificate{% if event.certificate_code %}"
+        " (verification code {{ event.certificate_code }}){% endif %}:\n{{ event.certificate_url }}{% endif %}"
+        "\n\nHelp us improve the programme: answer the feedback survey at\n{{ event.survey_url }}",
+    },
     "session_starting": {
         "subject_id": "Pengingat: {{ event.programme_title.id }} dimulai {{ event.starts_at | wib }}",
         "subject_en": "Reminder: {{ event.programme_title.en }} starts {{ event.starts_at | wib }}",
@@ -118,6 +172,15 @@ RULES = (
      "quiz_scheduled", ["in_app"], "results", "low"),
     ("Quiz closes tomorrow", QUIZ_CLOSING_REMINDER, ["programme_participants"], "quiz_closing",
      ["in_app", "email"], "reminders", "normal"),
+    ("Session cancelled", catalog.SESSION_CANCELLED.name, ["session_roster"], "session_cancelled",
+     ["in_app", "email"], "enrollment", "urgent"),
+    # The link that confirms a held seat: essential, and not held back by quiet hours.
+    ("Public class: confirm the seat", catalog.PUBLIC_ENROLLMENT_REQUESTED.name, ["event_email"],
+     "public_enrollment_requested", ["email"], "account", "urgent"),
+    ("Public class: seat released", catalog.PUBLIC_ENROLLMENT_CANCELLED.name, ["event_email"],
+     "public_enrollment_cancelled", ["email"], "enrollment", "normal"),
+    ("Programme completed", catalog.ACTIVITY_COMPLETED.name, ["subject"], "activity_completed",
+     ["in_app", "email"], "results", "normal"),
     ("Session tomorrow", SESSION_REMINDER_24H, ["subject"], "session_starting",
      ["in_app", "email"], "reminders", "normal"),
     ("Session in one hour", SESSION_REMINDER_1H, ["subject"], "session_starting",

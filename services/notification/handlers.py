@@ -8,13 +8,15 @@ for the delivery loop (``delivery.py``).
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event as orm_event
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared import catalog
@@ -136,7 +138,26 @@ def channel_enabled(session: Session, recipient_key: str, category: str, channel
     if category in ESSENTIAL_CATEGORIES:
         return True
     choice = session.get(Preference, (recipient_key, category, channel))
-    return choice.enabled if choice else channel in DEFAULT_CHANNELS.get(category, {"in_app"})
+    return _enabled(choice.enabled if choice else None, category, channel)
+
+
+def _enabled(choice: bool | None, category: str, channel: str) -> bool:
+    """What the person chose (None: nothing), or the category's default."""
+    if category in ESSENTIAL_CATEGORIES:
+        return True
+    return choice if choice is not None else channel in DEFAULT_CHANNELS.get(category, {"in_app"})
+
+
+def _choices(session: Session, recipient_keys: list[str], category: str) -> dict[tuple[str, str], bool]:
+    """(recipient, channel) → enabled, for what these people chose in a category: one query for all."""
+    if category in ESSENTIAL_CATEGORIES or not recipient_keys:
+        return {}
+    rows = session.execute(
+        select(Preference.recipient_key, Preference.channel, Preference.enabled).where(
+            Preference.recipient_key.in_(recipient_keys), Preference.category == category
+        )
+    )
+    return {(key, channel): enabled for key, channel, enabled in rows}
 
 
 def preferences_of(session: Session, recipient_key: str) -> dict[str, dict[str, bool]]:
@@ -198,6 +219,57 @@ def _target(addressee: Addressee, channel: str) -> str | None:
     return addressee.email  # a third-party channel addresses people by email
 
 
+# What one transaction has read or done already, so that a batch of events handled in one
+# transaction asks the database once: rules per event type, webhook subscriptions, and the
+# (recipient, channel) pairs each event reached. Forgotten when the transaction ends.
+MEMO = "notification_dispatch"
+
+
+@orm_event.listens_for(Session, "after_transaction_end")
+def _forget_memo(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(MEMO, None)
+
+
+def _memo(session: Session) -> dict:
+    return session.info.setdefault(MEMO, {"rules": {}, "webhooks": None, "dispatched": {}})
+
+
+def _rules_for(session: Session, event_type: str) -> list[tuple[Rule, MessageTemplate]]:
+    """The enabled rules of an event type with their templates."""
+    rules = _memo(session)["rules"]
+    if event_type not in rules:
+        rules[event_type] = session.execute(
+            select(Rule, MessageTemplate)
+            .join(MessageTemplate, MessageTemplate.key == Rule.template_key)
+            .where(Rule.event_type == event_type, Rule.enabled.is_(True))
+            .order_by(Rule.id)
+        ).all()
+    return rules[event_type]
+
+
+def _active_subscriptions(session: Session) -> list[WebhookSubscription]:
+    memo = _memo(session)
+    if memo["webhooks"] is None:
+        memo["webhooks"] = session.scalars(
+            select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
+        ).all()
+    return memo["webhooks"]
+
+
+def _dispatched(session: Session, event_id: str) -> set[tuple[str, str]]:
+    """(recipient, channel) pairs this event reached already: in the database, or earlier in
+    this transaction (not flushed yet)."""
+    dispatched = _memo(session)["dispatched"]
+    if event_id not in dispatched:
+        dispatched[event_id] = set(
+            session.execute(
+                select(Delivery.recipient_key, Delivery.channel).where(Delivery.event_id == event_id)
+            ).all()
+        )
+    return dispatched[event_id]
+
+
 def dispatch(
     session: Session,
     event_id: str,
@@ -211,46 +283,41 @@ def dispatch(
 ) -> list[Delivery]:
     """Turn one event (or due reminder) into its deliveries; in-app ones are delivered now.
 
-    ``cloud_event`` is the event as published, the body webhook subscribers receive."""
+    ``cloud_event`` is the event as published, the body webhook subscribers receive.
+
+    The new rows are written when the transaction is flushed, not query by query, so that a
+    batch of events in one transaction inserts them together."""
     now = now or utcnow()
-    rules = session.execute(
-        select(Rule, MessageTemplate)
-        .join(MessageTemplate, MessageTemplate.key == Rule.template_key)
-        .where(Rule.event_type == event_type, Rule.enabled.is_(True))
-        .order_by(Rule.id)
-    ).all()
-    # (recipient, channel) pairs this event reached already: each is delivered once.
-    done = set(
-        session.execute(
-            select(Delivery.recipient_key, Delivery.channel).where(Delivery.event_id == event_id)
-        ).all()
-    )
-    deliveries = []
-    for rule, template in rules:
-        for addressee in recipients_of(session, rule, data):
-            message = render(
-                template, addressee.language, {"event": dict(data), "recipient": addressee.fields()}
-            )
-            for channel_name in rule.channels:
-                target = _target(addressee, channel_name)
-                channel = channels.get(channel_name)
-                if target is None or channel is None:
-                    continue
-                if (addressee.key, channel_name) in done:
-                    log.info("%s: already delivered to %s on %s", event_id, addressee.key, channel_name)
-                    continue
-                done.add((addressee.key, channel_name))
-                delivery = Delivery(
-                    event_id=event_id, event_type=event_type, rule_id=rule.id, recipient_key=addressee.key,
-                    channel=channel_name, category=rule.category, priority=rule.priority, target=target,
-                    subject=message.subject[:300], text=message.text, html=message.html, link=link,
-                    state="queued", next_attempt_at=now,
-                )  # fmt: skip
-                _schedule(session, delivery, addressee, channel, config, now)
-                session.add(delivery)
-                deliveries.append(delivery)
-    if cloud_event is not None:
-        deliveries += _webhook_deliveries(session, event_id, event_type, cloud_event, now, done)
+    with session.no_autoflush:
+        dispatched = _dispatched(session, event_id)  # each (recipient, channel) is delivered once
+        deliveries = []
+        for rule, template in _rules_for(session, event_type):
+            addressees = recipients_of(session, rule, data)
+            choices = _choices(session, [addressee.key for addressee in addressees], rule.category)
+            for addressee in addressees:
+                message = render(
+                    template, addressee.language, {"event": dict(data), "recipient": addressee.fields()}
+                )
+                for channel_name in rule.channels:
+                    target = _target(addressee, channel_name)
+                    channel = channels.get(channel_name)
+                    if target is None or channel is None:
+                        continue
+                    if (addressee.key, channel_name) in dispatched:
+                        log.info("%s: already delivered to %s on %s", event_id, addressee.key, channel_name)
+                        continue
+                    dispatched.add((addressee.key, channel_name))
+                    delivery = Delivery(
+                        event_id=event_id, event_type=event_type, rule_id=rule.id, recipient_key=addressee.key,
+                        channel=channel_name, category=rule.category, priority=rule.priority, target=target,
+                        subject=message.subject[:300], text=message.text, html=message.html, link=link,
+                        state="queued", next_attempt_at=now,
+                    )  # fmt: skip
+                    _schedule(session, delivery, addressee, channel, choices, config, now)
+                    session.add(delivery)
+                    deliveries.append(delivery)
+        if cloud_event is not None:
+            deliveries += _webhook_deliveries(session, event_id, event_type, cloud_event, now, dispatched)
     if not deliveries:
         log.info("%s %s: no rule or subscription sends anything", event_type, event_id)
     return deliveries
@@ -261,11 +328,12 @@ def _schedule(
     delivery: Delivery,
     addressee: Addressee,
     channel: Channel,
+    choices: Mapping[tuple[str, str], bool],
     config: Mapping,
     now: datetime,
 ) -> None:
     """Decide the delivery's first state: suppressed, sent now, waiting for the digest, or queued."""
-    if not channel_enabled(session, addressee.key, delivery.category, delivery.channel):
+    if not _enabled(choices.get((addressee.key, delivery.channel)), delivery.category, delivery.channel):
         delivery.state = "suppressed"
     elif channel.immediate:
         channel.send(delivery, ChannelContext(config, session))
@@ -280,14 +348,13 @@ def _webhook_deliveries(
     session: Session, event_id: str, event_type: str, cloud_event: str, now: datetime, done: set
 ) -> list[Delivery]:
     deliveries = []
-    for subscription in session.scalars(
-        select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
-    ):
+    for subscription in _active_subscriptions(session):
         if event_type not in subscription.event_types:
             continue
         key = f"webhook:{subscription.id}"
         if (key, "webhook") in done:
             continue
+        done.add((key, "webhook"))
         delivery = Delivery(
             event_id=event_id, event_type=event_type, recipient_key=key, channel="webhook",
             category="webhooks", priority="normal", state="queued", next_attempt_at=now,
@@ -327,15 +394,18 @@ def event_handlers(channels: Mapping[str, Channel], config: Mapping) -> dict:
     def on_enrollment_changed(event: CloudEvent, session: Session) -> None:
         data = event.data
         status = "confirmed" if event.type == catalog.ENROLLMENT_CONFIRMED.name else "waitlisted"
-        session.merge(
-            SessionSeat(
-                session_id=data["session_id"],
-                user_id=data["user_id"],
-                programme_id=data["programme_id"],
-                status=status,
+        seat = _insert(session, SessionSeat).values(
+            session_id=data["session_id"],
+            user_id=data["user_id"],
+            programme_id=data["programme_id"],
+            status=status,
+        )
+        session.execute(
+            seat.on_conflict_do_update(
+                index_elements=["session_id", "user_id"],
+                set_={"programme_id": seat.excluded.programme_id, "status": seat.excluded.status},
             )
         )
-        session.flush()
         if status == "confirmed":
             schedule_session_reminders(session, data)
         deliver(event, session, f"/enrollment/programmes/{data['programme_id']}")
@@ -354,6 +424,27 @@ def event_handlers(channels: Mapping[str, Channel], config: Mapping) -> dict:
         schedule_quiz_closing_reminder(session, event.data)
         deliver(event, session, f"/assessment/quizzes/{event.data['quiz_slug']}")
 
+    def on_session_cancelled(event: CloudEvent, session: Session) -> None:
+        session_id = event.data["session_id"]
+        # A session that will not take place is not reminded of.
+        session.execute(
+            update(Reminder)
+            .where(
+                Reminder.state == "pending",
+                or_(
+                    *(
+                        Reminder.key.startswith(f"{kind}:{session_id}:")
+                        for kind in (defaults.SESSION_REMINDER_24H, defaults.SESSION_REMINDER_1H)
+                    )
+                ),
+            )
+            .values(state="cancelled")
+        )
+        deliver(event, session, f"/enrollment/programmes/{event.data['programme_id']}")
+
+    def on_activity_completed(event: CloudEvent, session: Session) -> None:
+        deliver(event, session, "/enrollment/my-learning")
+
     return {
         catalog.USER_REGISTERED.name: on_user_registered,
         catalog.PROGRAMME_PUBLISHED.name: on_programme_published,
@@ -364,6 +455,10 @@ def event_handlers(channels: Mapping[str, Channel], config: Mapping) -> dict:
         catalog.MENTORING_MEETING_LOGGED.name: on_mentoring,
         catalog.FOLLOWUP_DUE.name: on_followup_due,
         catalog.QUIZ_SCHEDULED.name: on_quiz_scheduled,
+        catalog.SESSION_CANCELLED.name: on_session_cancelled,
+        catalog.PUBLIC_ENROLLMENT_REQUESTED.name: deliver,
+        catalog.PUBLIC_ENROLLMENT_CANCELLED.name: deliver,
+        catalog.ACTIVITY_COMPLETED.name: on_activity_completed,
     }
 
 
@@ -371,16 +466,15 @@ def schedule_session_reminders(session: Session, data: Mapping, now: datetime | 
     """A session 24 hours and 1 hour before it starts, for each confirmed person (once)."""
     now = now or utcnow()
     starts = datetime.fromisoformat(data["starts_at"])
-    wanted = {
-        f"{kind}:{data['session_id']}:{data['user_id']}": (kind, starts - before)
-        for kind, before in ((defaults.SESSION_REMINDER_24H, timedelta(hours=24)),
-                             (defaults.SESSION_REMINDER_1H, timedelta(hours=1)))
-        if starts - before > now
-    }  # fmt: skip
-    existing = set(session.scalars(select(Reminder.key).where(Reminder.key.in_(wanted)))) if wanted else set()
-    for key, (kind, due) in wanted.items():
-        if key not in existing:
-            session.add(Reminder(key=key, kind=kind, due_at=due, data=dict(data)))
+    _add_reminders(
+        session,
+        [
+            (f"{kind}:{data['session_id']}:{data['user_id']}", kind, starts - before, data)
+            for kind, before in ((defaults.SESSION_REMINDER_24H, timedelta(hours=24)),
+                                 (defaults.SESSION_REMINDER_1H, timedelta(hours=1)))
+            if starts - before > now
+        ],
+    )  # fmt: skip
 
 
 def schedule_quiz_closing_reminder(session: Session, data: Mapping, now: datetime | None = None) -> None:
@@ -389,8 +483,26 @@ def schedule_quiz_closing_reminder(session: Session, data: Mapping, now: datetim
         return  # open-ended, or a public quiz whose takers are not known in advance
     due = datetime.fromisoformat(data["closes_at"]) - timedelta(hours=24)
     key = f"{defaults.QUIZ_CLOSING_REMINDER}:{data['quiz_slug']}:{data['closes_at']}"
-    if due > (now or utcnow()) and not session.scalar(select(Reminder.id).where(Reminder.key == key)):
-        session.add(Reminder(key=key, kind=defaults.QUIZ_CLOSING_REMINDER, due_at=due, data=dict(data)))
+    if due > (now or utcnow()):
+        _add_reminders(session, [(key, defaults.QUIZ_CLOSING_REMINDER, due, data)])
+
+
+def _add_reminders(session: Session, reminders: list[tuple[str, str, datetime, Mapping]]) -> None:
+    """(key, kind, due, data) of each reminder; one whose key exists already is left as it is."""
+    if not reminders:
+        return
+    rows = [
+        {"key": key, "kind": kind, "due_at": due, "data": dict(data)} for key, kind, due, data in reminders
+    ]
+    session.execute(_insert(session, Reminder).values(rows).on_conflict_do_nothing(index_elements=["key"]))
+
+
+def _insert(session: Session, model):
+    """INSERT … ON CONFLICT into a model's table, in the dialect of the session's database
+    (PostgreSQL or SQLite). A statement on the table, not the model: it runs at once, leaves the
+    rows the session holds unflushed, and skips the ORM's costlier bulk path."""
+    dialect = importlib.import_module(f"sqlalchemy.dialects.{session.get_bind().dialect.name}")
+    return dialect.insert(model.__table__)
 
 
 # The inbox -----------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if len(lines) == 1:
         return
     widths = [max(map(len, column)) for column in zip(*lines, strict=True)]
-    terminalreporter.write_sep("=", f"Pustaka benchmarks (scale: {SCALE})")
+    terminalreporter.write_sep("=", f"Pustaka benchmarks (scale: {SCALE}, {os.cpu_count()} CPU cores)")
     for index, cells in enumerate(lines):
         padded = [cells[0].ljust(widths[0])] + [
             c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)
