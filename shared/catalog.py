@@ -226,12 +226,20 @@ class LikertItemSummary(Schema):
     distribution = fields.List(fields.Integer(), required=True, validate=validate.Length(equal=5))
 
 
+class CommentsSummary(Schema):
+    item_id = fields.Integer(required=True)
+    statement = fields.Nested(LocalizedText, required=True)
+    texts = fields.List(fields.String(), required=True)  # in the order they were given, without names
+
+
 class FeedbackSummarised(Schema):
     programme_id = fields.Integer(required=True)
     session_id = fields.Integer(allow_none=True, load_default=None)
     responses = fields.Integer(required=True)
     overall_mean = fields.Float(allow_none=True, load_default=None)
     items = fields.List(fields.Nested(LikertItemSummary), required=True)
+    # Added after the first publishers: optional, so that their events stay valid.
+    comments = fields.List(fields.Nested(CommentsSummary), load_default=list)
     summarised_at = fields.AwareDateTime(required=True)
 
 
@@ -430,6 +438,13 @@ FEEDBACK_SUMMARISED = declare(
                 "responses": 12,
                 "mean": 4.5,
                 "distribution": [0, 0, 1, 4, 7],
+            }
+        ],
+        "comments": [
+            {
+                "item_id": 7,
+                "statement": {"id": "Apa yang paling bermanfaat?", "en": "What was most useful?"},
+                "texts": ["Praktik langsung dengan katalog"],
             }
         ],
         "summarised_at": "2030-01-13T09:00:00+00:00",

@@ -3,14 +3,20 @@ on a phone, take the public quizzes without an account, a timed one handing itse
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
 
+import pypdf
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from services.assessment.seed import SEED_DIR
+from shared.localtime import JAKARTA
 from tests.test_attempts import move_deadline
 from tests.test_skeleton import PASSWORD, people, programme_with_session, token
 
@@ -254,3 +260,92 @@ def test_a_timed_quiz_hands_itself_in_on_a_phone(phone, embedded_processes):
     expect(answered).to_contain_text(f"Jawaban Anda: {right_answer(known)}")
     expect(page.locator(".review", has_text="Tidak dijawab")).to_have_count(len(questions) - 1)
     assert_fits_the_phone(page)
+
+
+# A programme from its creation to a verified certificate ------------------------------------------
+
+
+def sign_in(page: Page, base: str, address: str) -> None:
+    page.goto(f"{base}/enrollment/login")
+    page.get_by_label("Email").fill(address)
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    expect(page.get_by_role("link", name="Pembelajaran saya")).to_be_visible()
+
+
+@pytest.mark.browser
+def test_a_programme_from_its_creation_to_a_verified_certificate(browser, embedded_processes):
+    running = embedded_processes
+    coordinator_email, staff_email = people(running, "koordinator", "sekar")
+    base = running.base_url("enrollment")
+    title = f"Pelatihan Metadata Digital {uuid.uuid4().hex[:6]}"
+    starts = datetime.now(JAKARTA).replace(second=0, microsecond=0) + timedelta(days=3)
+
+    # The coordinator creates and publishes the programme, then schedules its session.
+    coordinator = browser.new_context(locale="id-ID").new_page()
+    sign_in(coordinator, base, coordinator_email)
+    coordinator.goto(f"{base}/enrollment/programmes/new")
+    coordinator.get_by_label("Judul (bahasa Indonesia)").fill(title)
+    coordinator.get_by_label("Judul (bahasa Inggris)").fill("Digital Metadata Training")
+    coordinator.get_by_label("Jenis").select_option(label="Pelatihan")
+    coordinator.get_by_label("Katalogisasi dan metadata").check()
+    coordinator.get_by_label("Terbitkan sekarang (jika tidak, tetap sebagai draf)").check()
+    coordinator.get_by_role("button", name="Buat").click()
+    expect(coordinator.get_by_role("status")).to_contain_text("Program diterbitkan.")
+    programme_url = coordinator.url
+    coordinator.get_by_role("link", name="Jadwalkan sesi").click()
+    coordinator.get_by_label("Mulai (WIB)").fill(starts.strftime("%Y-%m-%dT%H:%M"))
+    coordinator.get_by_label("Selesai (WIB)").fill((starts + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M"))
+    coordinator.get_by_label("Tempat").fill("Aula Perpustakaan Kota Semarang")
+    coordinator.get_by_label("Kursi").fill("20")
+    coordinator.get_by_role("button", name="Jadwalkan").click()
+    expect(coordinator.get_by_role("status")).to_contain_text("Sesi berhasil dijadwalkan.")
+
+    # The staff member enrolls through the programme's page.
+    staff = browser.new_context(locale="id-ID").new_page()
+    sign_in(staff, base, staff_email)
+    staff.goto(programme_url)
+    staff.get_by_role("button", name="Daftar", exact=True).click()
+    expect(staff.get_by_role("status")).to_contain_text("Kursi Anda sudah dikonfirmasi")
+
+    # The coordinator marks the attendance: that completes the programme.
+    coordinator.goto(programme_url)
+    coordinator.get_by_role("link", name="Daftar peserta").click()
+    coordinator.locator("#confirmed tr", has_text="Sekar").get_by_label("Hadir", exact=True).check()
+    coordinator.get_by_role("button", name="Simpan kehadiran").click()
+    expect(coordinator.get_by_role("status").first).to_contain_text("Kehadiran disimpan.")
+    expect(coordinator.get_by_role("status").last).to_contain_text("1 peserta menyelesaikan program.")
+    coordinator.goto(programme_url)
+    coordinator.get_by_role("link", name="Penyelesaian dan sertifikat").click()
+    learner = coordinator.locator("#learners tr", has_text="Sekar")
+    code = learner.get_by_role("link", name=re.compile(r"^PST-")).inner_text()
+    coordinator.screenshot(path=str(running.data_dir / "completion.png"), full_page=True)
+
+    # The staff member downloads the certificate from "my learning".
+    staff.get_by_role("link", name="Pembelajaran saya").click()
+    completions = staff.locator("#completions")
+    expect(completions).to_contain_text(title)
+    expect(completions).to_contain_text(code)
+    with staff.expect_download() as download:
+        completions.get_by_role("link", name="Unduh sertifikat (PDF)").click()
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    (printed,) = pypdf.PdfReader(io.BytesIO(pdf)).pages
+    text = " ".join(printed.extract_text().split())
+    assert "Sekar" in text and title in text and code in text
+    assert f"/enrollment/certificates/verify/{code}" in text  # where the QR code leads
+
+    # Anyone checks the code on the public page, typed the way people type.
+    visitor = browser.new_context(locale="id-ID").new_page()
+    visitor.goto(f"{base}/enrollment/certificates/verify")
+    visitor.get_by_label("Kode verifikasi").fill(code.lower().replace("-", " "))
+    visitor.get_by_role("button", name="Verifikasi").click()
+    expect(visitor).to_have_url(re.compile(f"/certificates/verify/{code}$"))
+    verdict = visitor.locator("#verdict")
+    expect(verdict).to_contain_text("Sertifikat sah")
+    expect(verdict.locator("#learner")).to_have_text("Sekar")
+    expect(verdict.locator("#programme")).to_have_text(title)
+    expect(verdict.locator("#dates")).to_have_text(starts.strftime("%d-%m-%Y"))
+    visitor.screenshot(path=str(running.data_dir / "verified.png"), full_page=True)
+    for page in (coordinator, staff, visitor):
+        page.context.close()

@@ -489,7 +489,11 @@ def test_admin_pages_register_map_rotate_and_disable(embedded):
     bad = enrollment.post("/admin/lms", data={"csrf_token": csrf_token(page.text), "name": "Bad Name"})
     assert bad.status_code == 400 and "huruf kecil" in bad.text
     created = enrollment.post("/admin/lms", data={"csrf_token": csrf_token(page.text), "name": "moodle-web"})
-    assert created.status_code == 200 and "whsec_" in created.text and "hanya ditampilkan sekali ini" in created.text
+    assert (
+        created.status_code == 200
+        and "whsec_" in created.text
+        and "hanya ditampilkan sekali ini" in created.text
+    )
     client_id = embedded.query(
         "enrollment", lambda s: s.scalar(select(lms.LmsClient.id).where(lms.LmsClient.name == "moodle-web"))
     )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,7 +13,6 @@ from services.enrollment.handlers import ensure_admin
 from services.enrollment.models import LearnerRecord
 from services.notification.models import Notification
 from shared.messaging import OutboxMessage
-from shared.webhooks import sign
 from tests.support import csrf_token, wait_for
 
 ADMIN = ("admin@test.local", "admin-password")
@@ -269,92 +266,6 @@ def test_anonymous_and_signed_in_quiz_results(running):
     sources = running.query("enrollment", lambda s: s.scalars(select(LearnerRecord.source_ref)).all())
     assert f"attempt:{anonymous['id']}" not in sources
     assert sources.count(f"attempt:{signed_in['id']}") == 1
-
-
-def lms_client(running) -> dict:
-    response = running.client("enrollment").post(
-        "/api/v1/lms/clients",
-        json={"name": f"moodle-{uuid.uuid4().hex[:6]}"},
-        headers=bearer(admin_token(running)),
-    )
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def signed_post(client, secret: str, body: bytes, webhook_id: str, timestamp: int | None = None):
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    return client.post(
-        "/api/v1/lms/events",
-        data=body,
-        content_type="application/json",
-        headers={
-            "webhook-id": webhook_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, webhook_id, timestamp, body),
-        },
-    )
-
-
-def completion(address: str) -> bytes:
-    now = datetime.now(UTC).isoformat()
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": str(uuid.uuid4()),
-            "source": "https://moodle.example.org",
-            "type": "lms.course.completed",
-            "time": now,
-            "data": {
-                "learner_email": address,
-                "course_id": "MDL-42",
-                "course_title": "Metadata Dasar",
-                "completed_at": now,
-                "score": 88,
-                "max_score": 100,
-            },
-        }
-    ).encode()
-
-
-def test_lms_completion_lands_once_in_the_learner_record(running):
-    enrollment = running.client("enrollment")
-    client = lms_client(running)
-    (eko_email,) = people(running, "eko")
-    body, webhook_id = completion(eko_email), f"msg_{uuid.uuid4().hex}"
-
-    first = signed_post(enrollment, client["secret"], body, webhook_id)
-    again = signed_post(enrollment, client["secret"], body, webhook_id)
-    assert (first.status_code, first.json["status"]) == (200, "recorded")
-    assert (again.status_code, again.json["status"]) == (200, "duplicate")
-    record = enrollment.get("/api/v1/me/record", headers=bearer(token(enrollment, eko_email))).json
-    assert [(entry["kind"], entry["title"], entry["score"]) for entry in record] == [
-        ("lms_completion", "Metadata Dasar", 88.0)
-    ]
-
-
-def test_lms_ingress_refuses_bad_signatures_and_malformed_bodies(running):
-    enrollment = running.client("enrollment")
-    client = lms_client(running)
-    (fitri_email,) = people(running, "fitri")
-    body = completion(fitri_email)
-
-    wrong_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-    assert signed_post(enrollment, wrong_secret, body, "m1").status_code == 401
-    stale = signed_post(enrollment, client["secret"], body, "m2", timestamp=int(time.time()) - 301)
-    assert stale.status_code == 401 and "5 minutes" in stale.json["message"]
-    unsigned = enrollment.post("/api/v1/lms/events", data=body, content_type="application/json")
-    assert unsigned.status_code == 401
-
-    malformed = signed_post(enrollment, client["secret"], b'{"specversion": "1.0"', "m3")
-    assert malformed.status_code == 422 and malformed.json["message"]
-    missing = json.loads(body)
-    del missing["data"]["course_id"]
-    response = signed_post(enrollment, client["secret"], json.dumps(missing).encode(), "m4")
-    assert response.status_code == 422 and "data.course_id" in response.json["errors"]
-    unknown = signed_post(enrollment, client["secret"], completion(email("nobody")), "m5")
-    assert unknown.status_code == 422 and "data.learner_email" in unknown.json["errors"]
-    fitri = token(enrollment, fitri_email)
-    assert enrollment.get("/api/v1/me/record", headers=bearer(fitri)).json == []
 
 
 def test_a_republished_event_notifies_nobody_twice(running):

@@ -258,10 +258,8 @@ class BodyForm:
 
     @classmethod
     def new(cls, type_name: str) -> BodyForm:
-        form = cls(type_name, {}, 0)
-        for part in form.layout.parts:
-            form.values.update(_default_values(part, part.name))
-        form.add_rows(NEW_ROWS)
+        form = cls(type_name, {}, NEW_ROWS)
+        form.values = form._defaults()
         return form
 
     @classmethod
@@ -291,28 +289,26 @@ class BodyForm:
         form.values = {path: formdata.get(f"body.{path}", "") for path in form.paths()}
         return form
 
-    def paths(self) -> list[str]:
-        """The path of every input of the form."""
+    def _defaults(self) -> dict[str, str]:
+        """What a new question starts with, by the path of every input of the form."""
         values: dict[str, str] = {}
         for part in self.layout.parts:
             values.update(_default_values(part, part.name))
         for row in range(self.row_count):
-            values.update(self._row_defaults(row))
-        return list(values)
-
-    def _row_defaults(self, row: int) -> dict[str, str]:
-        prefix = f"{self.layout.rows}.{row}"
-        values = {f"{prefix}.key": ""} if self.layout.keyed else {}
-        for part in self.layout.row_parts:
-            values.update(_default_values(part, f"{prefix}.{part.name}"))
+            prefix = f"{self.layout.rows}.{row}"
+            if self.layout.keyed:
+                values[f"{prefix}.key"] = ""
+            for part in self.layout.row_parts:
+                values.update(_default_values(part, f"{prefix}.{part.name}"))
         return values
 
+    def paths(self) -> list[str]:
+        return list(self._defaults())
+
     def add_rows(self, count: int = EXTRA_ROWS) -> None:
-        if not self.layout.rows:
-            return
-        for row in range(self.row_count, min(self.row_count + count, MAX_ROWS)):
-            self.values.update(self._row_defaults(row))
-        self.row_count = min(self.row_count + count, MAX_ROWS)
+        if self.layout.rows:
+            self.row_count = min(self.row_count + count, MAX_ROWS)
+            self.values = self._defaults() | self.values
 
     def _blank(self, row: int) -> bool:
         prefix = f"{self.layout.rows}.{row}"

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import count
 from typing import Any
 
 from sqlalchemy import select, update
@@ -30,7 +31,7 @@ from shared.messaging import add_to_outbox
 from . import recommendations, surveys
 from .aiken import parse_aiken
 from .gift import export_gift, parse_gift
-from .interchange import Problem
+from .interchange import Problem, choice_key
 from .models import (
     STAFF_ROLES,
     Attempt,
@@ -146,20 +147,48 @@ def _keeping_answer_keys(spec: Mapping, current: QuestionVersion) -> Mapping:
     pairs = spec["body"].get("pairs")
     if not isinstance(pairs, list) or not all(isinstance(pair, Mapping) for pair in pairs):
         return spec  # the type reports the faults
-    known = {_answer_text(pair["answer"]): pair["answer_key"] for pair in current.body["pairs"]}
+    known = {_text_of(pair["answer"]): pair["answer_key"] for pair in current.body["pairs"]}
     keyed = [
-        {**pair, "answer_key": known[_answer_text(pair.get("answer"))]}
-        if "answer_key" not in pair and _answer_text(pair.get("answer")) in known
+        {**pair, "answer_key": known[_text_of(pair.get("answer"))]}
+        if "answer_key" not in pair and _text_of(pair.get("answer")) in known
         else pair
         for pair in pairs
     ]
     return {**spec, "body": {**spec["body"], "pairs": keyed}}
 
 
-def _answer_text(answer: Any) -> tuple | None:
-    if not isinstance(answer, Mapping):
+def _text_of(text: Any) -> tuple | None:
+    """A bilingual text as a value to compare."""
+    if not isinstance(text, Mapping):
         return None
-    return tuple(str(answer.get(language, "")).strip() for language in ("id", "en"))
+    return tuple(str(text.get(language, "")).strip() for language in ("id", "en"))
+
+
+# How the options of a body are told apart, whatever their keys.
+_OPTION_IDENTITIES = {
+    "choices": lambda choice: _text_of(choice["text"]),
+    "pairs": lambda pair: (_text_of(pair["prompt"]), _text_of(pair["answer"])),
+}
+
+
+def _keeping_option_keys(spec: dict, current: QuestionVersion) -> dict:
+    """A question read from a file takes the keys its current version gives the same choices and
+    pairs: a file's keys are only a, b, c by position (GIFT has no syntax for keys), while past
+    answers name the current ones. The other options get letters no option has."""
+    if spec["type"] != current.type:
+        return spec
+    body = dict(spec["body"])
+    for field, identity in _OPTION_IDENTITIES.items():
+        if field not in body or field not in current.body:
+            continue
+        known = {identity(option): option["key"] for option in current.body[field]}
+        keys = [known.get(identity(option)) for option in body[field]]
+        keys = [key if key not in keys[:index] else None for index, key in enumerate(keys)]
+        fresh = (key for key in map(choice_key, count()) if key not in keys)
+        body[field] = [
+            {**option, "key": key or next(fresh)} for option, key in zip(body[field], keys, strict=True)
+        ]
+    return _keeping_answer_keys({**spec, "body": body}, current)
 
 
 def set_retired(session: Session, question_id: int, retired: bool) -> Question:
@@ -367,7 +396,7 @@ def _planned_import(
     if existing is not None and existing.category.path != spec["category"]:
         return [Problem(line, f"A question of this name is in another category: {existing.category.path!r}.")]
     try:
-        spec = checked_spec(spec if existing is None else _keeping_answer_keys(spec, existing.current))
+        spec = checked_spec(spec if existing is None else _keeping_option_keys(spec, existing.current))
     except Invalid as error:
         return [
             Problem(line, f"{field}: {message}")

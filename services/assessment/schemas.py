@@ -120,7 +120,9 @@ class ImportIn(Schema):
     )
 
 
-class ImportFileIn(Schema):
+class ImportFileIn(ImportIn):
+    """The whole multipart body, as documented; webargs reads its file and its form fields apart."""
+
     file = Upload(required=True, metadata={"description": "UTF-8 text, at most 2 MB"})
 
 

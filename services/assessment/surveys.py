@@ -553,6 +553,14 @@ def publish_summary(session: Session, programme_id: int, session_id: int | None)
             }
             for line in summary.likert
         ],
+        "comments": [
+            {
+                "item_id": group.item.id,
+                "statement": {"id": group.item.text_id, "en": group.item.text_en},
+                "texts": list(group.texts),
+            }
+            for group in summary.comments
+        ],
         "summarised_at": utcnow(),
     }
     subject = f"programmes/{programme_id}" + ("" if session_id is None else f"/sessions/{session_id}")

@@ -11,6 +11,7 @@ from shared.app import create_service_app
 from .api import API_BLUEPRINTS
 from .competencies import ensure_framework
 from .completion import event_handlers
+from .dashboards import with_read_models
 from .followup_worker import followup_loop
 from .handlers import ensure_admin
 from .holds import hold_expiry_loop
@@ -23,7 +24,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         "enrollment",
         __name__,
         db=db,
-        handlers=event_handlers,
+        handlers=lambda app: with_read_models(event_handlers(app)),
         api_blueprints=API_BLUEPRINTS,
         web_blueprints=WEB_BLUEPRINTS,
         config=config,

@@ -13,6 +13,7 @@ from shared.auth import TokenIssuer, api_identity, api_login_required, bearer_id
 from . import completion, handlers
 from .competency_api import competency_api
 from .completion_api import completion_api
+from .dashboard_api import dashboard_api
 from .links import public_links
 from .lms_api import lms_api
 from .mentoring_api import mentoring_api
@@ -259,13 +260,13 @@ def mark_attendance(data, session_id):
     """Mark confirmed enrollments attended or absent; marking again overwrites. Whoever it completes
     a programme for completes (``pustaka.activity.completed.v1``)."""
     marks = {mark["enrollment_id"]: mark["status"] for mark in data["marks"]}
-    marked, _ = completion.mark_attendance(
+    marked = completion.mark_attendance(
         db.session,
         session_id,
         marks,
         api_identity().user_id,
         completion.Settings.from_config(current_app.config),
-    )
+    )[0]
     db.session.commit()
     return marked
 
@@ -404,4 +405,5 @@ API_BLUEPRINTS = (
     competency_api,
     roster_api,
     completion_api,
+    dashboard_api,
 )

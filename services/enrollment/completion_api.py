@@ -217,7 +217,13 @@ def get_certificate(certificate_id):
 
 @completion_api.route("/certificates/<int:certificate_id>/pdf")
 @api_login_required()
-@completion_api.alt_response(200, success=True, content_type="application/pdf", description="The certificate")
+@completion_api.alt_response(
+    200,
+    success=True,
+    schema={"type": "string", "format": "binary"},
+    content_type="application/pdf",
+    description="The certificate, A4 landscape, Indonesian with English",
+)
 @completion_api.alt_response(404, description="No such certificate, or another learner's")
 @completion_api.alt_response(410, description="The certificate was revoked")
 def certificate_pdf(certificate_id):

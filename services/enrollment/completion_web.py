@@ -94,7 +94,7 @@ def programme(programme_id: int):
     form = RuleForm() if request.method == "POST" else None
     if form is not None and form.validate_on_submit():
         try:
-            _, made = completion.set_rule(db.session, programme_id, form.rule_data(), settings())
+            made = completion.set_rule(db.session, programme_id, form.rule_data(), settings())[1]
         except DomainError as error:
             db.session.rollback()
             if error.status == 404:

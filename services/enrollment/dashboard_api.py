@@ -139,7 +139,11 @@ def get_dashboard(query):
     return dashboards.dashboard(db.session, filters_of(query), utcnow())
 
 
-@dashboard_api.route("/dashboard/<any({figures}):figure>.csv".format(figures=", ".join(dashboards.FIGURES)))
+@dashboard_api.route(
+    "/dashboard/<any({figures}):figure>.csv".format(
+        figures=", ".join(f"'{name}'" for name in dashboards.FIGURES)
+    )
+)
 @api_login_required(*COORDINATORS)
 @dashboard_api.arguments(FilterQuery, location="query")
 @dashboard_api.alt_response(200, success=True, content_type="text/csv", description="The figure's rows.")

@@ -221,7 +221,8 @@ def column_chart(
     colours: Sequence[str],
 ) -> Markup:
     """Vertical columns over time, each stacked from its series; the totals above them."""
-    height, top, bottom, left, right = 220, 24.0, 190.0, 40.0, WIDTH - 10.0
+    height, bottom, left, right = 220, 190.0, 40.0, WIDTH - 10.0
+    top = 40.0 if len(legend) > 1 else 20.0
     highest = max([sum(series) for _, series in columns] + [1])
     description = "; ".join(
         f"{label}: " + ", ".join(f"{name} {value}" for name, value in zip(legend, series, strict=True))

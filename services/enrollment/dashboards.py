@@ -6,7 +6,7 @@ Everything is read from enrollment's own tables and from two read models of asse
 - ``pustaka.feedback.summarised.v1`` keeps the newest aggregates of each programme session's
   feedback survey (:class:`FeedbackSummary`);
 - ``pustaka.attempt.graded.v1`` of a programme's pre-test or post-test keeps the learner's score
-  (:class:`TestScore`). A learner's pre score is their first pre-test attempt, their post score
+  (:class:`ProgrammeTestScore`). A learner's pre score is their first pre-test attempt, their post score
   their best post-test attempt (assessment's default grading method). The normalized gain
   g = (post − pre) / (100 − pre) is the share of what was left to learn that was learned; a learner
   without both scores, or with full marks on the pre-test, is left out and counted by reason.
@@ -15,9 +15,8 @@ The scope: sessions not cancelled, of programmes that are not drafts, whose star
 date range (days in WIB), of the chosen type and track. Participations are confirmed seats in
 those sessions; the attendance rate is attended ÷ confirmed seats of sessions that are over; the
 completion rate is, among the account holders seated in sessions that are over, the share that
-completed the programme. Completions are read from the follow-ups the completion step records
-with :func:`competencies.record_programme_completion`, one per completion. Gains and feedback are
-of the same people and sessions. The competency figures are of every staff account, by month:
+completed the programme by its rule (``completion.py``). Gains and feedback are of the same people
+and sessions. The competency figures are of every staff account, by month:
 type and track do not apply to them.
 
 Plain functions over a SQLAlchemy session, free of Flask: ``dashboard_web.py`` and
@@ -29,7 +28,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from statistics import fmean
@@ -37,13 +36,15 @@ from statistics import fmean
 from sqlalchemy import JSON, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, selectinload
 
+from shared import catalog
 from shared.db import UTCDateTime
 from shared.envelope import CloudEvent
 from shared.errors import Invalid, NotFound
 from shared.i18n import N_
 from shared.localtime import JAKARTA
 
-from .competencies import FRAMEWORK_AREAS, LEVELS, Evidence, FollowUp, framework
+from .competencies import FRAMEWORK_AREAS, LEVELS, Evidence, framework
+from .completion import Completion
 from .models import (
     PROGRAMME_TYPES,
     TRACKS,
@@ -56,6 +57,7 @@ from .models import (
     db,
 )
 
+EventHandler = Callable[[CloudEvent, Session], None]
 PRE_TEST, POST_TEST = "pre_test", "post_test"
 MAXIMUM = 100.0
 # Longer ranges would draw hundreds of months; a decade covers any report the library asks for.
@@ -86,7 +88,7 @@ class FeedbackSummary(db.Model):
     summarised_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class TestScore(db.Model):
+class ProgrammeTestScore(db.Model):
     """A graded attempt of a programme's pre-test or post-test."""
 
     __tablename__ = "dashboard_test_scores"
@@ -126,10 +128,10 @@ def record_test_score(session: Session, data: Mapping) -> None:
     """From ``pustaka.attempt.graded.v1``: a signed-in learner's pre-test or post-test of a programme."""
     if data["purpose"] not in (PRE_TEST, POST_TEST) or data.get("programme_id") is None:
         return
-    if data.get("user_id") is None or session.get(TestScore, data["attempt_id"]) is not None:
+    if data.get("user_id") is None or session.get(ProgrammeTestScore, data["attempt_id"]) is not None:
         return
     session.add(
-        TestScore(
+        ProgrammeTestScore(
             attempt_id=data["attempt_id"],
             programme_id=data["programme_id"],
             user_id=data["user_id"],
@@ -142,8 +144,21 @@ def record_test_score(session: Session, data: Mapping) -> None:
     session.flush()
 
 
-def on_feedback_summarised(event: CloudEvent, session: Session) -> None:
-    record_feedback(session, event.data)
+def with_read_models(handlers: Mapping[str, EventHandler]) -> dict[str, EventHandler]:
+    """The service's event handlers, with the dashboards' read models fed by the same events."""
+    graded = handlers[catalog.ATTEMPT_GRADED.name]
+
+    def on_attempt_graded(event: CloudEvent, session: Session) -> None:
+        graded(event, session)
+        record_test_score(session, event.data)
+
+    def on_feedback_summarised(event: CloudEvent, session: Session) -> None:
+        record_feedback(session, event.data)
+
+    return dict(handlers) | {
+        catalog.ATTEMPT_GRADED.name: on_attempt_graded,
+        catalog.FEEDBACK_SUMMARISED.name: on_feedback_summarised,
+    }
 
 
 # Gains -----------------------------------------------------------------------------------------
@@ -197,10 +212,10 @@ def summarise_gains(pairs: Iterable[tuple[float | None, float | None]], area: st
     )
 
 
-def programme_gains(scores: Sequence[TestScore], user_ids: set[int]) -> tuple[Gains, list[Gains]]:
+def programme_gains(scores: Sequence[ProgrammeTestScore], user_ids: set[int]) -> tuple[Gains, list[Gains]]:
     """Gains of these learners from a programme's scores: the whole test, and each area (by code)."""
-    pre: dict[int, TestScore] = {}
-    posts: dict[int, list[TestScore]] = defaultdict(list)
+    pre: dict[int, ProgrammeTestScore] = {}
+    posts: dict[int, list[ProgrammeTestScore]] = defaultdict(list)
     for score in sorted(scores, key=lambda s: (s.graded_at, s.attempt_id)):
         if score.user_id not in user_ids:
             continue
@@ -460,8 +475,8 @@ def completions(session: Session, programme_ids: Iterable[int]) -> set[tuple[int
     """(user id, programme id) of every completion of these programmes."""
     return set(
         session.execute(
-            select(FollowUp.user_id, FollowUp.programme_id).where(
-                FollowUp.programme_id.in_(list(programme_ids))
+            select(Completion.user_id, Completion.programme_id).where(
+                Completion.programme_id.in_(list(programme_ids))
             )
         ).all()
     )
@@ -495,8 +510,10 @@ def _figures(
     for seat in seats:
         seats_by_programme[seat.session.programme_id].append(seat)
     completed = completions(session, by_programme)
-    scores: dict[int, list[TestScore]] = defaultdict(list)
-    for score in session.scalars(select(TestScore).where(TestScore.programme_id.in_(list(by_programme)))):
+    scores: dict[int, list[ProgrammeTestScore]] = defaultdict(list)
+    for score in session.scalars(
+        select(ProgrammeTestScore).where(ProgrammeTestScore.programme_id.in_(list(by_programme)))
+    ):
         scores[score.programme_id].append(score)
     summaries: dict[int, list[FeedbackSummary]] = defaultdict(list)
     session_ids = {each.id for each in in_scope}

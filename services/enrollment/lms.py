@@ -443,7 +443,7 @@ class Delivery:
     ignored: int = 0  # xAPI statements with other verbs
 
 
-def _json(body: bytes):
+def _json(body: bytes) -> object:
     try:
         return json.loads(body)
     except ValueError:  # also a body that is not UTF-8

@@ -99,7 +99,7 @@ class XapiActor(_Lenient):
         validate=validate.Equal("Agent", error="Only an agent (one person) is taken.")
     )
     name = fields.String()
-    mbox = fields.String(validate=_mailto)
+    mbox = fields.String(validate=[validate.Length(max=len("mailto:") + 254), _mailto])
     account = fields.Nested(XapiAccount)
 
     @validates_schema

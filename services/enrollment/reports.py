@@ -27,18 +27,9 @@ from shared.localtime import JAKARTA
 
 from .certificates import BOLD, GOLD, INK, ITALIC, LIBRARY_AGENCY, LIBRARY_NAME, NAVY, REGULAR, Bilingual
 from .certificates import _register_fonts as register_fonts
+from .completion import TYPE_NAMES
 from .dashboards import Feedback, Gains, ProgrammeReport
 
-TYPE_NAMES = {
-    "training": Bilingual("Pelatihan", "Training"),
-    "workshop": Bilingual("Lokakarya", "Workshop"),
-    "seminar": Bilingual("Seminar", "Seminar"),
-    "panel": Bilingual("Diskusi panel", "Panel discussion"),
-    "conference": Bilingual("Konferensi", "Conference"),
-    "mentoring": Bilingual("Siklus pendampingan", "Mentoring cycle"),
-    "research": Bilingual("Proyek penelitian", "Research project"),
-    "literacy_class": Bilingual("Kelas literasi informasi", "Information-literacy class"),
-}
 TRACK_NAMES = {
     "staff": Bilingual("Pengembangan staf", "Staff development"),
     "public": Bilingual("Literasi masyarakat", "Public literacy"),

@@ -310,7 +310,8 @@ def check_roster(
                 )
             )
         user = session.scalar(select(User).where(User.email == row.email))
-        row.account = NEW if user is None else EXISTING
+        # A later row of a person finds the account the first row creates.
+        row.account = NEW if user is None and (first is row or first.problems) else EXISTING
         if user is not None:
             if row.name != user.name:
                 row.notes.append(
@@ -334,7 +335,9 @@ def check_roster(
             session_problems[row.session_id] = _session_problem(session, row.session_id, now)
         if problem := session_problems[row.session_id]:
             row.problems.append(problem)
-        elif (row.email, row.session_id) in planned or (user and _enrolled(session, row.session_id, user.id)):
+        if row.problems:
+            continue
+        if (row.email, row.session_id) in planned or (user and _enrolled(session, row.session_id, user.id)):
             row.enrollment = ALREADY
         else:
             row.enrollment = TO_ENROLL

@@ -16,6 +16,7 @@ from shared.errors import DomainError, Invalid
 from . import completion, handlers
 from .competency_web import competency_web
 from .completion_web import completion_web
+from .dashboard_web import dashboard_web
 from .forms import (
     PARTNER_KIND_LABELS,
     STATUS_LABELS,
@@ -286,13 +287,13 @@ def mark_attendance(session_id: int):
     form = attendance_form(handlers.roster(db.session, session_id).confirmed)
     if form.validate_on_submit():
         try:
-            _, made = completion.mark_attendance(
+            made = completion.mark_attendance(
                 db.session,
                 session_id,
                 form.marks(),
                 cookie_identity().user_id,
                 completion.Settings.from_config(current_app.config),
-            )
+            )[1]
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)
@@ -508,4 +509,12 @@ def new_user():
     return render_template("user_form.html", form=form), 400 if form.errors else 200
 
 
-WEB_BLUEPRINTS = (web, mentoring_web, competency_web, lms_web, roster_web, completion_web)
+WEB_BLUEPRINTS = (
+    web,
+    mentoring_web,
+    competency_web,
+    lms_web,
+    roster_web,
+    completion_web,
+    dashboard_web,
+)
