@@ -224,11 +224,12 @@ def import_questions(file, file_format: str, category: str | None, dry_run: bool
     except Invalid as error:
         _fail(f"{file.name}: {'; '.join(error.errors['file'])}")
     runtime, session = _session_of("assessment")
-    result = handlers.import_questions(
-        session, text, format=file_format, category=category, dry_run=dry_run, accept_partial=partial
-    )
-    if result.imported:
-        session.commit()
+    with session:
+        result = handlers.import_questions(
+            session, text, format=file_format, category=category, dry_run=dry_run, accept_partial=partial
+        )
+        if result.imported:
+            session.commit()
     for item in result.questions:
         click.echo(f"{item.line}\t{item.status}\t{item.spec['category']}\t{item.spec['name']}")
     for problem in result.problems:
@@ -247,11 +248,12 @@ def export_questions(category: str | None) -> None:
     from shared.errors import NotFound
 
     runtime, session = _session_of("assessment")
-    try:
-        text = handlers.export_questions(session, category)
-    except NotFound:
-        _fail(f"no questions in the category {category!r}")
-    click.get_binary_stream("stdout").write(text.encode("utf-8"))
+    with session:
+        try:
+            text = handlers.export_questions(session, category)
+        except NotFound:
+            _fail(f"no questions in the category {category!r}")
+    click.echo(text.encode("utf-8"), nl=False)  # bytes: UTF-8 whatever the terminal's encoding
 
 
 @main.group("roster")

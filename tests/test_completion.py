@@ -290,9 +290,19 @@ def test_a_passed_post_test_completes_where_the_rule_wants_one(make_system, mode
 
 
 def issue_and_get(running, coordinator: dict, learner: dict) -> tuple[dict, dict]:
-    """A one-session programme the learner completed: the completion and its certificate."""
+    """A one-session programme the learner completed, attendance marked on the roster page: the
+    completion and its certificate."""
     _, (only,) = programme(running, coordinator, [{"hours": 3}])
-    mark(running, coordinator, only, {enroll(running, learner, only): "attended"})
+    seat = enroll(running, learner, only)
+    web = running.client("enrollment")
+    login(web, coordinator["email"])
+    roster = web.get(f"/sessions/{only['id']}/roster")
+    marked = web.post(
+        f"/sessions/{only['id']}/attendance",
+        data={"csrf_token": csrf_token(roster.text), f"attendance_{seat}": "attended"},
+    )
+    assert marked.status_code == 302
+    assert "1 peserta menyelesaikan program." in web.get(marked.headers["Location"]).text
     (done,) = my_completions(running, learner)
     return done, done["certificates"][0]
 

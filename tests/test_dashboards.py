@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -442,10 +443,7 @@ def test_dashboard_figures_charts_csv_filters_and_report(make_system, mode, tmp_
     login(enrollment, data["coordinator_email"])
     page = enrollment.get("/dashboard?starts_from=2025-03-01&starts_to=2025-04-30")
     assert page.status_code == 200
-    svgs = [
-        ET.fromstring(chunk[: chunk.index("</svg>") + 6])
-        for chunk in ("<svg" + part for part in page.text.split("<svg")[1:])
-    ]
+    svgs = [ET.fromstring(chunk) for chunk in re.findall(r"<svg\b.*?</svg>", page.text, re.DOTALL)]
     assert len(svgs) == 7 + 7  # the figures, and the trend of each of the seven areas
     assert all(svg.tag == f"{SVG}svg" and svg.find(f"{SVG}title").text for svg in svgs)
     participation = svgs[0]
@@ -487,7 +485,7 @@ def test_dashboard_figures_charts_csv_filters_and_report(make_system, mode, tmp_
 
 
 def report_text(response) -> str:
-    reader = pypdf.PdfReader(io.BytesIO(response.content if hasattr(response, "content") else response.data))
+    reader = pypdf.PdfReader(io.BytesIO(response.data))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
 
 

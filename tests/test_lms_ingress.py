@@ -530,6 +530,7 @@ def test_admin_pages_register_map_rotate_and_disable(embedded):
         f"/admin/lms/{client_id}/rotate", data={"csrf_token": csrf, "overlap_hours": "24"}
     )
     assert rotated.status_code == 200 and "whsec_" in rotated.text and "masih diterima sampai" in rotated.text
+    assert "masih diterima sampai" in enrollment.get(f"/admin/lms/{client_id}").text
     toggled = enrollment.post(f"/admin/lms/{client_id}/active", data={"csrf_token": csrf})
     assert toggled.status_code == 302
     assert embedded.query("enrollment", lambda s: s.get(lms.LmsClient, client_id).active) is False

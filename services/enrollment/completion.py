@@ -277,6 +277,9 @@ def programme_progress(
         .options(
             joinedload(Enrollment.session), joinedload(Enrollment.attendance), joinedload(Enrollment.user)
         )
+        # Fresh from the database: the caller may hold these enrollments from before the attendance
+        # it just marked.
+        .execution_options(populate_existing=True)
     )
     done = select(Completion).where(Completion.programme_id == programme_id)
     if user_ids is not None:
@@ -288,11 +291,14 @@ def programme_progress(
 
     users = {enrollment.user_id: enrollment.user for enrollment in enrollments}
     users |= {completion.user_id: completion.user for completion in completions.values()}
+    seats_of: dict[int, list[Enrollment]] = {user_id: [] for user_id in users}
+    for enrollment in enrollments:
+        seats_of[enrollment.user_id].append(enrollment)
     slugs = {e.session.post_test_slug for e in enrollments if e.session.post_test_slug}
     passed = _passed_quizzes(session, set(users), slugs)
     result = []
     for user_id, user in users.items():
-        mine = [enrollment for enrollment in enrollments if enrollment.user_id == user_id]
+        mine = seats_of[user_id]
         attended = [e.session for e in mine if e.attendance_status == "attended"]
         post_tests = {
             s.post_test_slug: (user_id, s.post_test_slug) in passed for s in attended if s.post_test_slug

@@ -6,8 +6,8 @@ Everything is read from enrollment's own tables and from two read models of asse
 - ``pustaka.feedback.summarised.v1`` keeps the newest aggregates of each programme session's
   feedback survey (:class:`FeedbackSummary`);
 - ``pustaka.attempt.graded.v1`` of a programme's pre-test or post-test keeps the learner's score
-  (:class:`ProgrammeTestScore`). A learner's pre score is their first pre-test attempt, their post score
-  their best post-test attempt (assessment's default grading method). The normalized gain
+  (:class:`ProgrammeTestScore`). A learner's pre score is their first pre-test attempt, their post
+  score their best post-test attempt (assessment's default grading method). The normalized gain
   g = (post − pre) / (100 − pre) is the share of what was left to learn that was learned; a learner
   without both scores, or with full marks on the pre-test, is left out and counted by reason.
 
@@ -16,8 +16,8 @@ date range (days in WIB), of the chosen type and track. Participations are confi
 those sessions; the attendance rate is attended ÷ confirmed seats of sessions that are over; the
 completion rate is, among the account holders seated in sessions that are over, the share that
 completed the programme by its rule (``completion.py``). Gains and feedback are of the same people
-and sessions. The competency figures are of every staff account, by month:
-type and track do not apply to them.
+and sessions. The competency figures are of every staff account, by month: type and track do not
+apply to them.
 
 Plain functions over a SQLAlchemy session, free of Flask: ``dashboard_web.py`` and
 ``dashboard_api.py`` are thin layers over them, ``reports.py`` draws the PDF.

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from shared.app import select_language
 from shared.auth import web_login_required
 from shared.competencies import AREAS
+from shared.db import utcnow
 from shared.errors import DomainError
 from shared.forms import PustakaForm
 
@@ -96,6 +97,7 @@ def _client_page(client_id: int, status: int = 200, **forms: PustakaForm):
         or CourseForm(formdata=None).with_choices(lms.mappable_programmes(db.session)),
         external_id_form=forms.get("external_id_form") or ExternalIdForm(formdata=None),
         area_names={code: area.name(select_language()) for code, area in AREAS.items()},
+        now=utcnow(),
     )
     return page, status
 
