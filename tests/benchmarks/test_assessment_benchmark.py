@@ -3,16 +3,21 @@ against a bare Flask + SQLAlchemy insert on the same server; two web workers aga
 analysis of 100,000 attempts × 30 items.
 
 Every web figure comes from a gunicorn started with the assessment line of deploy/Procfile, only
-its app or its --workers changed, so the quiz and the baseline are served alike. The load comes
-from threads (one keep-alive requests.Session each) in a separate process. The machine's cores are
-shared by gunicorn, PostgreSQL and that process, which the table says. No speed is asserted: the
-assertions check that every attempt was graded once with its event in the outbox.
+its app or its --workers changed, so the quiz and the baseline are served alike; the quiz keeps its
+production rate limit in Redis, each taker at an address of its own. The load comes from threads
+(one keep-alive requests.Session each) in a separate process. The machine's cores are shared by
+gunicorn, PostgreSQL and that process, which the table says. Item analysis is timed on the
+matrices and again from 3,000,000 PostgreSQL rows, the path of the page, CSV and API.
+
+No speed is asserted: the assertions check that every attempt was graded once with its event in
+the outbox, and that the analysis read back from the rows is the analysis of the matrices.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import multiprocessing
 import os
 import random
@@ -27,14 +32,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pytest
 import requests
 from flask import Flask, request
 from sqlalchemy import Integer, String, create_engine, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from services.assessment.item_analysis import analyse
-from services.assessment.models import Attempt, Quiz
+from services.assessment import handlers
+from services.assessment.item_analysis import analyse, quiz_item_analysis
+from services.assessment.models import Attempt, Question, Quiz
+from services.assessment.question_types import question_type
+from services.assessment.schemas import QuizDefinition
 from shared import catalog
 from shared.config import engine_options
 from shared.messaging import OutboxMessage
@@ -289,7 +299,7 @@ def submit(base: str, taken: list[Taken], threads: int) -> Load:
     return in_threads(len(taken), threads, hand_in)
 
 
-# 1 and 3: submit and grade on gunicorn + PostgreSQL ---------------------------------------------
+# 1: submit and grade on gunicorn + PostgreSQL, against a bare insert ----------------------------
 
 
 @dataclass(frozen=True)
@@ -376,6 +386,165 @@ def test_submit_and_grade_against_a_bare_insert(
     )
 
 
+# 2: item analysis ---------------------------------------------------------------------------------
+
+# The mix of a quiz of 30 items from the seeded literacy bank.
+ANALYSIS_SLUG = "analisis-tolok-ukur"
+ANALYSIS_MIX = {"single_choice": 20, "true_false": 6, "multiple_response": 2, "numeric": 2}
+
+
+@dataclass(frozen=True)
+class Item:
+    """A quiz item as attempts answer it: what a taker might respond (JSON, as stored), its grade."""
+
+    question_id: int
+    version_id: int
+    points: float
+    choice_based: bool  # then `responses` are the options, in the order item analysis numbers them
+    key: int  # the option of full credit, -1 when there are no options
+    responses: list[str]
+    fractions: np.ndarray
+
+
+def item_of(question: Question) -> Item:
+    version = question.current
+    kind = question_type(version.type)
+    if kind.choice_based:
+        answers = kind.option_keys(version.body)
+    elif version.type == "multiple_response":  # all the right choices, or one choice alone
+        right = [choice["key"] for choice in version.body["choices"] if choice["fraction"] > 0]
+        answers = [right] + [[choice["key"]] for choice in version.body["choices"]]
+    else:  # numeric: each answer the question grades, and a number far off
+        answers = [answer["value"] for answer in version.body["answers"]] + [-1]
+    responses = [kind.normalise_response(version.body, answer) for answer in answers]
+    correct = kind.correct_keys(version.body)
+    return Item(
+        question_id=question.id,
+        version_id=version.id,
+        points=version.points,
+        choice_based=kind.choice_based,
+        key=next((index for index, key in enumerate(answers) if key in correct), -1),
+        responses=[json.dumps(response) for response in responses],
+        fractions=np.array([kind.grade(version.body, response) for response in responses]),
+    )
+
+
+def analysis_quiz(session: Session) -> list[Item]:
+    """A quiz of 30 seeded literacy items in ANALYSIS_MIX, created once; its items in order."""
+    bank = session.scalars(
+        select(Question).where(Question.name.startswith("LI-")).order_by(Question.id)
+    ).all()
+    picked = [
+        question
+        for kind, count in ANALYSIS_MIX.items()
+        for question in [q for q in bank if q.current.type == kind][:count]
+    ]
+    picked.sort(key=lambda question: question.id)
+    definition = {"slug": ANALYSIS_SLUG, "title": {"id": "Analisis", "en": "Analysis"}}
+    handlers.create_quiz(session, QuizDefinition().load(definition | {"questions": [q.name for q in picked]}))
+    session.commit()
+    return [item_of(question) for question in picked]
+
+
+def realistic_answers(items: list[Item], n: int, rng: np.random.Generator) -> np.ndarray:
+    """n attempts × items: the index of each response in the item's `responses`, -1 for none.
+    Abilities and difficulties drawn normal; who misses the best answer picks any other; about 2%
+    leave an item out."""
+    ability = rng.normal(size=(n, 1))
+    difficulty = rng.normal(scale=1.2, size=(1, len(items)))
+    knows = rng.random((n, len(items))) < 1 / (1 + np.exp(-1.3 * (ability - difficulty)))
+    picks = np.empty((n, len(items)), dtype=np.int64)
+    for j, item in enumerate(items):
+        best = int(item.fractions.argmax())
+        other = rng.integers(0, len(item.responses) - 1, n)
+        picks[:, j] = np.where(knows[:, j], best, other + (other >= best))
+    picks[rng.random(picks.shape) < 0.02] = -1
+    return picks
+
+
+def matrices(items: list[Item], picks: np.ndarray) -> tuple:
+    """The arguments of analyse, as load_quiz_matrices builds them from the rows."""
+    points = np.array([item.points for item in items])
+    fractions = np.array([np.append(item.fractions, 0.0)[picks[:, j]] for j, item in enumerate(items)]).T
+    choice = np.array([item.choice_based for item in items])
+    chosen = np.where(choice, picks, -1)
+    n_options = np.array([len(item.responses) if item.choice_based else 0 for item in items])
+    keys = np.array([item.key for item in items])
+    return fractions * points, points, chosen, keys, n_options, (picks >= 0).sum(axis=0)
+
+
+def store_attempts(system: ProcessSystem, items: list[Item], picks: np.ndarray) -> None:
+    """The attempts as finished, graded rows of the quiz, by COPY (the web app would take hours)."""
+    url = make_url(system.databases.url("assessment")).set(drivername="postgresql")
+    score = sum(np.append(item.fractions, 0.0)[picks[:, j]] * item.points for j, item in enumerate(items))
+    with psycopg.connect(url.render_as_string(hide_password=False)) as connection:
+        quiz_id = connection.execute("SELECT id FROM quizzes WHERE slug = %s", [ANALYSIS_SLUG]).fetchone()[0]
+        with connection.cursor().copy(
+            "COPY attempts (quiz_id, token_hash, seed, language, started_at, finished_at, graded_at,"
+            " score, max_score, area_scores) FROM STDIN"
+        ) as copy:
+            for total in score:
+                copy.write_row((quiz_id, "0" * 64, 0, "id", "2026-01-05T02:00:00Z", "2026-01-05T02:20:00Z",
+                                "2026-01-05T02:20:00Z", total, len(items), "{}"))  # fmt: skip
+        attempt_ids = [
+            row[0]
+            for row in connection.execute("SELECT id FROM attempts WHERE quiz_id = %s ORDER BY id", [quiz_id])
+        ]
+        with connection.cursor().copy(
+            "COPY attempt_questions (attempt_id, position, page, question_id, version_id, response,"
+            " fraction, points) FROM STDIN"
+        ) as copy:
+            for attempt_id, row in zip(attempt_ids, picks.tolist(), strict=True):
+                for j, (item, pick) in enumerate(zip(items, row, strict=True)):
+                    fraction = 0.0 if pick < 0 else float(item.fractions[pick])
+                    response = None if pick < 0 else item.responses[pick]
+                    copy.write_row(
+                        (attempt_id, j, j // 5, item.question_id, item.version_id, response, fraction,
+                         fraction * item.points)
+                    )  # fmt: skip
+
+
+def test_item_analysis_of_100k_attempts(backend: ProcessSystem, bench_table: Table) -> None:
+    items = backend.query("assessment", analysis_quiz)
+    assert len(items) == ANALYSIS_ITEMS
+    picks = realistic_answers(items, ANALYSIS_ATTEMPTS, np.random.default_rng(2024))
+    timings = []
+    for _ in range(ANALYSIS_REPEATS):
+        started = time.perf_counter()
+        result = analyse(*matrices(items, picks))
+        timings.append(time.perf_counter() - started)
+    median = statistics.median(timings)
+
+    store_attempts(backend, items, picks)
+    started = time.perf_counter()
+    report = backend.query("assessment", lambda session: quiz_item_analysis(session, ANALYSIS_SLUG))
+    from_rows = time.perf_counter() - started
+    # The page's figures are those of the matrices: the same attempts, read back from the rows.
+    assert report.test.n_attempts == ANALYSIS_ATTEMPTS and 0 < report.test.alpha < 1
+    assert report.test.alpha == pytest.approx(result.test.alpha, abs=1e-9)
+    assert [item.facility for item in report.items] == pytest.approx([i.facility for i in result.items])
+    assert [item.flags for item in report.items] == [item.flags for item in result.items]
+
+    label = f"7. item analysis, {ANALYSIS_ATTEMPTS:,} attempts x {ANALYSIS_ITEMS} items"
+    bench_table.add(
+        f"{label}: analyse() on the matrices (s, median of {ANALYSIS_REPEATS})",
+        f"{median:.3f}",
+        f"{ANALYSIS_TARGET_S:g} s",
+        f"{median / ANALYSIS_TARGET_S:.2f}x",
+        f"< {ANALYSIS_TARGET_S:g} s",
+    )
+    bench_table.add(
+        f"{label}: from PostgreSQL rows, as the page, CSV and API (s)",
+        f"{from_rows:.3f}",
+        f"{ANALYSIS_TARGET_S:g} s",
+        f"{from_rows / ANALYSIS_TARGET_S:.2f}x",
+        f"< {ANALYSIS_TARGET_S:g} s",
+    )
+
+
+# 3: two web workers against one ---------------------------------------------------------------
+
+
 def test_two_web_workers_against_one(
     backend, load_process, quiz_on_procfile_workers: QuizRun, bench_table: Table
 ) -> None:
@@ -383,7 +552,7 @@ def test_two_web_workers_against_one(
     one = run_quiz(backend, load_process, 1)
     two = quiz_on_procfile_workers
     bench_table.add(
-        f"7. two assessment web workers vs one: submits (/s, {CORES} cores)",
+        f"8. two assessment web workers vs one: submits (/s, {CORES} cores)",
         f"{two.submitting.rate:.0f}",
         f"{one.submitting.rate:.0f} one worker",
         f"{two.submitting.rate / one.submitting.rate:.2f}x",
@@ -395,58 +564,4 @@ def test_two_web_workers_against_one(
         f"{one.cycles:.1f} one worker",
         f"{two.cycles / one.cycles:.2f}x",
         f">= {WORKERS_TARGET}x",
-    )
-
-
-# 2: item analysis -------------------------------------------------------------------------------
-
-
-def realistic_matrices(n: int, rng: np.random.Generator) -> tuple:
-    """n attempts of a 30-item quiz as load_quiz_matrices builds them: 20 single-choice items of 4
-    options and 6 true/false items (keys anywhere, wrong takers spread over the distractors, one
-    distractor nobody likes), 2 multiple-response items worth 2 points with partial credit and 2
-    numeric ones with half credit (no options), answers of abilities and difficulties drawn normal,
-    about 2% left unanswered."""
-    kinds = ["single"] * 20 + ["true_false"] * 6 + ["multiple"] * 2 + ["numeric"] * 2
-    k = len(kinds)
-    n_options = np.array([{"single": 4, "true_false": 2}.get(kind, 0) for kind in kinds])
-    maxima = np.array([2.0 if kind == "multiple" else 1.0 for kind in kinds])
-    keys = np.where(n_options > 0, rng.integers(0, np.maximum(n_options, 1)), -1)
-
-    ability = rng.normal(size=(n, 1))
-    difficulty = rng.normal(scale=1.2, size=(1, k))
-    p_correct = 1 / (1 + np.exp(-1.3 * (ability - difficulty)))
-    correct = rng.random((n, k)) < p_correct
-    # Only the items without options give partial credit.
-    partial = ~correct & (n_options == 0) & (rng.random((n, k)) < 0.4)
-    unanswered = rng.random((n, k)) < 0.02
-
-    scores = np.where(correct, maxima, np.where(partial, maxima / 2, 0.0))
-    scores[unanswered] = 0.0
-    # Wrong takers of a choice item pick a distractor, the first distractor after the key rarely.
-    shift = rng.choice([1, 2, 3], size=(n, k), p=[0.05, 0.5, 0.45])
-    shift = np.where(n_options == 2, 1, shift)
-    chosen = np.where(correct, keys, (keys + shift) % np.maximum(n_options, 1))
-    chosen[:, n_options == 0] = -1
-    chosen[unanswered] = -1
-    answered = (~unanswered).sum(axis=0)
-    return scores, maxima, chosen, keys, n_options, answered
-
-
-def test_item_analysis_of_100k_attempts(bench_table: Table) -> None:
-    matrices = realistic_matrices(ANALYSIS_ATTEMPTS, np.random.default_rng(2024))
-    timings = []
-    for _ in range(ANALYSIS_REPEATS):
-        started = time.perf_counter()
-        result = analyse(*matrices)
-        timings.append(time.perf_counter() - started)
-    assert result.test.n_attempts == ANALYSIS_ATTEMPTS and len(result.items) == ANALYSIS_ITEMS
-    assert 0 < result.test.alpha < 1
-    median = statistics.median(timings)
-    bench_table.add(
-        f"8. item analysis, {ANALYSIS_ATTEMPTS:,} attempts x {ANALYSIS_ITEMS} items (s, median of {ANALYSIS_REPEATS})",
-        f"{median:.3f}",
-        f"{ANALYSIS_TARGET_S:g} s",
-        f"{median / ANALYSIS_TARGET_S:.2f}x",
-        f"< {ANALYSIS_TARGET_S:g} s",
     )
