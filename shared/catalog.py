@@ -333,6 +333,12 @@ PUBLIC_ENROLLMENT_CANCELLED = declare(
     "A public seat was given up: by its holder, by an unconfirmed hold expiring, or by the session being cancelled.",
     PUBLIC_SEAT_EXAMPLE | {"reason": "expired"},
 )
+ENROLLMENT_CANCELLED = declare(
+    "pustaka.enrollment.cancelled.v1",
+    EnrollmentChanged,
+    "A person gave up a seat or a place in the waiting list, or a coordinator ended it.",
+    ENROLLMENT_EXAMPLE,
+)
 ATTEMPT_GRADED = declare(
     "pustaka.attempt.graded.v1",
     AttemptGraded,

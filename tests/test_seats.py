@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from services.enrollment import handlers
 from services.enrollment.models import Enrollment
+from services.notification.models import Recipient, Reminder, SessionSeat
 from shared.auth import TokenIssuer
 from shared.keys import signing_key_files
 from shared.messaging import OutboxMessage
@@ -232,6 +233,16 @@ def test_cancellations_and_capacity_move_the_waiting_list(make_system, mode):
     assert invalid.status_code == 422 and invalid.json["errors"]["capacity"]
     assert enrollment.get(f"/api/v1/sessions/{session['id']}").json["capacity"] == 4
 
+    # Notification takes Budi off the session's roster and its reminders, and tells him.
+    wait_for(
+        lambda: (
+            "pustaka.enrollment.cancelled.v1"
+            in {i["event_type"] for i in wait_for_inbox(running, budi)["items"]}
+        ),
+        what="the cancellation message",
+    )
+    assert budi_in_notification(running, session["id"]) == ({"cancelled"}, {"cancelled"})
+
     # Budi comes back: at the end of the line.
     back = enrollment.post(path, headers=bearer(budi))
     assert (back.status_code, back.json["status"], back.json["waitlist_position"]) == (201, "waitlisted", 1)
@@ -244,6 +255,29 @@ def test_cancellations_and_capacity_move_the_waiting_list(make_system, mode):
     roster = enrollment.get(f"/api/v1/sessions/{session['id']}/roster", headers=bearer(coordinator)).json
     assert {entry["name"] for entry in roster["cancelled"]} == {"Ani", "Budi"}
     assert len(roster["confirmed"]) == 4 and roster["waitlisted"] == []
+    # His seat and reminders are back in notification.
+    wait_for(
+        lambda: budi_in_notification(running, session["id"]) == ({"confirmed"}, {"pending"}),
+        what="Budi's seat and reminders back",
+    )
+
+
+def budi_in_notification(running, session_id: int) -> tuple[set[str], set[str]]:
+    """Budi's seat status and reminder states in notification's database."""
+
+    def read(db_session):
+        budi = db_session.scalar(select(Recipient.user_id).where(Recipient.name == "Budi"))
+        seats = db_session.scalars(
+            select(SessionSeat.status).where(
+                SessionSeat.session_id == session_id, SessionSeat.user_id == budi
+            )
+        )
+        reminders = db_session.scalars(
+            select(Reminder.state).where(Reminder.key.endswith(f":{session_id}:{budi}"))
+        )
+        return set(seats), set(reminders)
+
+    return running.query("notification", read)
 
 
 def test_nothing_is_cancelled_once_the_session_started(make_system):

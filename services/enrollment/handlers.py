@@ -577,6 +577,13 @@ def _check_open(
         )
 
 
+SEAT_EVENTS = {
+    "confirmed": catalog.ENROLLMENT_CONFIRMED,
+    "waitlisted": catalog.ENROLLMENT_WAITLISTED,
+    "cancelled": catalog.ENROLLMENT_CANCELLED,
+}
+
+
 def _publish_seat(
     session: Session,
     enrollment: Enrollment,
@@ -587,9 +594,7 @@ def _publish_seat(
 ) -> None:
     publish(
         session,
-        catalog.ENROLLMENT_CONFIRMED.name
-        if enrollment.status == "confirmed"
-        else catalog.ENROLLMENT_WAITLISTED.name,
+        SEAT_EVENTS[enrollment.status].name,
         {
             "enrollment_id": enrollment.id,
             "session_id": enrollment.session_id,
@@ -714,6 +719,14 @@ def cancel_enrollment(
     _release(session, programme_session, enrollment, now or utcnow())
     if enrollment.user_id is None:
         _publish_public_release(session, enrollment, programme_session, "cancelled")
+    else:  # notification takes the person off the session's roster and its reminders
+        _publish_seat(
+            session,
+            enrollment,
+            programme_session.programme,
+            programme_session.starts_at,
+            enrollment.user.language,
+        )
     return enrollment
 
 

@@ -44,6 +44,12 @@ TEMPLATES = {
         "text_id": "{{ event.programme_title.id }} sudah penuh. Posisi Anda: {{ event.waitlist_position }}.",
         "text_en": "{{ event.programme_title.en }} is full. Your position: {{ event.waitlist_position }}.",
     },
+    "enrollment_cancelled": {
+        "subject_id": "Pendaftaran Anda dibatalkan",
+        "subject_en": "Your enrollment is cancelled",
+        "text_id": "Pendaftaran Anda di {{ event.programme_title.id }} ({{ event.starts_at | wib }}) dibatalkan.",
+        "text_en": "Your enrollment in {{ event.programme_title.en }} ({{ event.starts_at | wib }}) is cancelled.",
+    },
     "attempt_graded": {
         "subject_id": "Hasil kuis: {{ event.quiz_title.id }}",
         "subject_en": "Quiz result: {{ event.quiz_title.en }}",
@@ -160,6 +166,8 @@ RULES = (
      ["in_app", "email"], "enrollment", "normal"),
     ("Waiting list", catalog.ENROLLMENT_WAITLISTED.name, ["subject"], "enrollment_waitlisted",
      ["in_app", "email"], "enrollment", "normal"),
+    ("Enrollment cancelled", catalog.ENROLLMENT_CANCELLED.name, ["subject"], "enrollment_cancelled",
+     ["in_app"], "enrollment", "low"),
     ("Quiz result", catalog.ATTEMPT_GRADED.name, ["subject", "event_email"], "attempt_graded",
      ["in_app", "email"], "results", "low"),
     ("Mentoring pair formed", catalog.MENTORING_PAIRED.name, ["mentoring_pair"], "mentoring_paired",

@@ -8,19 +8,18 @@ for the delivery loop (``delivery.py``).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import JSON, bindparam, func, or_, select, text, update
 from sqlalchemy import event as orm_event
-from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared import catalog
-from shared.db import utcnow
+from shared.db import UTCDateTime, utcnow
 from shared.envelope import CloudEvent
 from shared.errors import Invalid, NotFound
 
@@ -365,6 +364,23 @@ def _webhook_deliveries(
     return deliveries
 
 
+# Statements that run at once, in SQL that PostgreSQL and SQLite both speak: they leave the rows
+# the session holds unflushed (a batch's inserts wait for its commit), and, unlike a dialect's
+# INSERT … ON CONFLICT construct, SQLAlchemy compiles them once, not at every execution.
+UPSERT_SEAT = text(
+    "INSERT INTO session_seats (session_id, user_id, programme_id, status)"
+    " VALUES (:session_id, :user_id, :programme_id, :status)"
+    " ON CONFLICT (session_id, user_id)"
+    " DO UPDATE SET programme_id = excluded.programme_id, status = excluded.status"
+)
+ADD_REMINDER = text(
+    "INSERT INTO reminders (\"key\", kind, due_at, data, state) VALUES (:key, :kind, :due_at, :data, 'pending')"
+    # A reminder called off when its person left the session comes back if they return to it.
+    " ON CONFLICT (\"key\") DO UPDATE SET state = 'pending', due_at = excluded.due_at, data = excluded.data"
+    " WHERE reminders.state = 'cancelled'"
+).bindparams(bindparam("due_at", type_=UTCDateTime()), bindparam("data", type_=JSON()))
+
+
 # Event handlers ---------------------------------------------------------------------------
 
 
@@ -394,20 +410,27 @@ def event_handlers(channels: Mapping[str, Channel], config: Mapping) -> dict:
     def on_enrollment_changed(event: CloudEvent, session: Session) -> None:
         data = event.data
         status = "confirmed" if event.type == catalog.ENROLLMENT_CONFIRMED.name else "waitlisted"
-        seat = _insert(session, SessionSeat).values(
-            session_id=data["session_id"],
-            user_id=data["user_id"],
-            programme_id=data["programme_id"],
-            status=status,
-        )
         session.execute(
-            seat.on_conflict_do_update(
-                index_elements=["session_id", "user_id"],
-                set_={"programme_id": seat.excluded.programme_id, "status": seat.excluded.status},
-            )
+            UPSERT_SEAT,
+            {
+                "session_id": data["session_id"],
+                "user_id": data["user_id"],
+                "programme_id": data["programme_id"],
+                "status": status,
+            },
         )
         if status == "confirmed":
             schedule_session_reminders(session, data)
+        deliver(event, session, f"/enrollment/programmes/{data['programme_id']}")
+
+    def on_enrollment_cancelled(event: CloudEvent, session: Session) -> None:
+        data = event.data
+        session.execute(
+            update(SessionSeat)
+            .where(SessionSeat.session_id == data["session_id"], SessionSeat.user_id == data["user_id"])
+            .values(status="cancelled")
+        )
+        _cancel_session_reminders(session, data["session_id"], data["user_id"])
         deliver(event, session, f"/enrollment/programmes/{data['programme_id']}")
 
     def on_attempt_graded(event: CloudEvent, session: Session) -> None:
@@ -425,21 +448,8 @@ def event_handlers(channels: Mapping[str, Channel], config: Mapping) -> dict:
         deliver(event, session, f"/assessment/quizzes/{event.data['quiz_slug']}")
 
     def on_session_cancelled(event: CloudEvent, session: Session) -> None:
-        session_id = event.data["session_id"]
         # A session that will not take place is not reminded of.
-        session.execute(
-            update(Reminder)
-            .where(
-                Reminder.state == "pending",
-                or_(
-                    *(
-                        Reminder.key.startswith(f"{kind}:{session_id}:")
-                        for kind in (defaults.SESSION_REMINDER_24H, defaults.SESSION_REMINDER_1H)
-                    )
-                ),
-            )
-            .values(state="cancelled")
-        )
+        _cancel_session_reminders(session, event.data["session_id"])
         deliver(event, session, f"/enrollment/programmes/{event.data['programme_id']}")
 
     def on_activity_completed(event: CloudEvent, session: Session) -> None:
@@ -450,6 +460,7 @@ def event_handlers(channels: Mapping[str, Channel], config: Mapping) -> dict:
         catalog.PROGRAMME_PUBLISHED.name: on_programme_published,
         catalog.ENROLLMENT_CONFIRMED.name: on_enrollment_changed,
         catalog.ENROLLMENT_WAITLISTED.name: on_enrollment_changed,
+        catalog.ENROLLMENT_CANCELLED.name: on_enrollment_cancelled,
         catalog.ATTEMPT_GRADED.name: on_attempt_graded,
         catalog.MENTORING_PAIRED.name: on_mentoring,
         catalog.MENTORING_MEETING_LOGGED.name: on_mentoring,
@@ -477,6 +488,16 @@ def schedule_session_reminders(session: Session, data: Mapping, now: datetime | 
     )  # fmt: skip
 
 
+def _cancel_session_reminders(session: Session, session_id: int, user_id: int | None = None) -> None:
+    """The session's pending reminders, of everyone or of one person, will not be sent."""
+    kinds = (defaults.SESSION_REMINDER_24H, defaults.SESSION_REMINDER_1H)
+    if user_id is None:
+        which = or_(*(Reminder.key.startswith(f"{kind}:{session_id}:") for kind in kinds))
+    else:
+        which = Reminder.key.in_([f"{kind}:{session_id}:{user_id}" for kind in kinds])
+    session.execute(update(Reminder).where(Reminder.state == "pending", which).values(state="cancelled"))
+
+
 def schedule_quiz_closing_reminder(session: Session, data: Mapping, now: datetime | None = None) -> None:
     """A programme's quiz closes in 24 hours: its participants are reminded (once per window)."""
     if not data.get("closes_at") or data.get("programme_id") is None:
@@ -488,21 +509,16 @@ def schedule_quiz_closing_reminder(session: Session, data: Mapping, now: datetim
 
 
 def _add_reminders(session: Session, reminders: list[tuple[str, str, datetime, Mapping]]) -> None:
-    """(key, kind, due, data) of each reminder; one whose key exists already is left as it is."""
-    if not reminders:
-        return
-    rows = [
-        {"key": key, "kind": kind, "due_at": due, "data": dict(data)} for key, kind, due, data in reminders
-    ]
-    session.execute(_insert(session, Reminder).values(rows).on_conflict_do_nothing(index_elements=["key"]))
-
-
-def _insert(session: Session, model):
-    """INSERT … ON CONFLICT into a model's table, in the dialect of the session's database
-    (PostgreSQL or SQLite). A statement on the table, not the model: it runs at once, leaves the
-    rows the session holds unflushed, and skips the ORM's costlier bulk path."""
-    dialect = importlib.import_module(f"sqlalchemy.dialects.{session.get_bind().dialect.name}")
-    return dialect.insert(model.__table__)
+    """(key, kind, due, data) of each reminder; one whose key exists already is left as it is,
+    unless it was cancelled."""
+    if reminders:
+        session.execute(
+            ADD_REMINDER,
+            [
+                {"key": key, "kind": kind, "due_at": due, "data": dict(data)}
+                for key, kind, due, data in reminders
+            ],
+        )
 
 
 # The inbox -----------------------------------------------------------------------------
