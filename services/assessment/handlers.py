@@ -671,10 +671,19 @@ def deadline_of(quiz: Quiz, started_at: datetime) -> datetime | None:
     return min((end for end in (limit, quiz.closes_at) if end is not None), default=None)
 
 
+def _with_versions(session: Session, question_ids: list[int]) -> list[Question]:
+    """The questions in the order given, their versions loaded in one query rather than one each."""
+    found = session.scalars(
+        select(Question).where(Question.id.in_(question_ids)).options(selectinload(Question.versions))
+    )
+    by_id = {question.id: question for question in found}
+    return [by_id[question_id] for question_id in question_ids]
+
+
 def draw(session: Session, quiz: Quiz, rng: random.Random) -> list[Question]:
     """The questions of a new attempt: the fixed ones, or random draws from the pools."""
     if quiz.pools is None:
-        questions = [item.question for item in quiz.quiz_questions]
+        questions = _with_versions(session, [item.question_id for item in quiz.quiz_questions])
     else:
         candidates = session.scalars(
             select(Question).where(Question.retired.is_(False)).order_by(Question.id)
@@ -693,6 +702,7 @@ def draw(session: Session, quiz: Quiz, rng: random.Random) -> list[Question]:
                     N_("This quiz cannot start: its pools have too few questions left in the bank.")
                 )
             questions += rng.sample(matching, pool["count"])
+        questions = _with_versions(session, [question.id for question in questions])
     if quiz.shuffle_questions:
         rng.shuffle(questions)
     return questions
@@ -857,8 +867,12 @@ def complete_grading(session: Session, attempt: Attempt, now: datetime) -> None:
     """Every answer has its points: the score, the area breakdown, and the graded event."""
     earned: dict[str, float] = defaultdict(float)
     possible: dict[str, float] = defaultdict(float)
+    question_ids = [slot.question_id for slot in attempt.slots]
+    areas = dict(
+        session.execute(select(Question.id, Question.areas).where(Question.id.in_(question_ids))).all()
+    )
     for slot in attempt.slots:
-        for area in slot.version.question.areas:
+        for area in areas[slot.question_id]:
             earned[area] += slot.points
             possible[area] += slot.version.points
     attempt.score = round(sum(slot.points for slot in attempt.slots), 6)

@@ -212,7 +212,8 @@ class AttemptQuestion(db.Model):
     points: Mapped[float | None] = mapped_column(Float)
 
     attempt: Mapped[Attempt] = relationship(back_populates="slots")
-    version: Mapped[QuestionVersion] = relationship()
+    # Joined: every use of a slot reads its version, and one query beats one per slot.
+    version: Mapped[QuestionVersion] = relationship(lazy="joined")
 
 
 class Participant(db.Model):
