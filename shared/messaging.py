@@ -38,6 +38,9 @@ class OutboxMessage(MessagingBase):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
+OUTBOX = OutboxMessage.__table__
+
+
 class InboxEntry(MessagingBase):
     __tablename__ = "inbox"
 
@@ -63,28 +66,33 @@ class DeadLetter(MessagingBase):
     replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def add_to_outbox(session: Session, event: CloudEvent, destination_queue: str | None = None) -> OutboxMessage:
+def add_to_outbox(session: Session, event: CloudEvent, destination_queue: str | None = None) -> None:
     """Stage an event in the caller's transaction; the relay publishes it after commit."""
-    message = OutboxMessage(
-        event_id=event.id,
-        event_type=event.type,
-        destination_queue=destination_queue,
-        body=event.to_json(),
-    )
-    session.add(message)
-    return message
+    _stage(session, event.id, event.type, event.to_json(), destination_queue)
 
 
 def replay_dead_letter(session: Session, letter: DeadLetter, queue: str) -> None:
     """Send a dead letter back to its consumer's queue, through the outbox."""
-    message = OutboxMessage(
-        event_id=letter.event_id or f"dead-letter-{letter.id}",
-        event_type=letter.event_type or "unknown",
-        destination_queue=queue,
-        body=letter.body,
-    )
-    session.add(message)
+    event_id = letter.event_id or f"dead-letter-{letter.id}"
+    _stage(session, event_id, letter.event_type or "unknown", letter.body, queue)
     letter.replayed_at = utcnow()
+
+
+def _stage(
+    session: Session, event_id: str, event_type: str, body: str, destination_queue: str | None
+) -> None:
+    # A plain row insert, run at once: every write of every service passes here, and the ORM's
+    # unit of work would only add its bookkeeping to a row nothing reads back.
+    session.execute(
+        OUTBOX.insert(),
+        {
+            "event_id": event_id,
+            "event_type": event_type,
+            "destination_queue": destination_queue,
+            "body": body,
+        },
+    )
+    session.info["outbox_written"] = True
 
 
 def dead_letters(session: Session, consumer: str) -> list[DeadLetter]:
@@ -99,19 +107,10 @@ OUTBOX_CHANNEL = "pustaka_outbox"
 outbox_committed = threading.Condition()
 
 
-@orm_event.listens_for(Session, "before_flush")
-def _note_outbox_rows(session: Session, flush_context, instances) -> None:
-    if any(isinstance(obj, OutboxMessage) for obj in session.new):
-        session.info["outbox_written"] = True
-
-
 @orm_event.listens_for(Session, "before_commit")
 def _notify_relays(session: Session) -> None:
     if session.in_nested_transaction():
         return
-    # Rows still pending are flushed after this event, by the commit itself.
-    if any(isinstance(obj, OutboxMessage) for obj in session.new):
-        session.info["outbox_written"] = True
     if session.info.get("outbox_written") and session.get_bind().dialect.name == "postgresql":
         session.connection().exec_driver_sql(f"NOTIFY {OUTBOX_CHANNEL}")
 

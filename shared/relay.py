@@ -23,12 +23,11 @@ from sqlalchemy.orm import Session
 
 from .bus import BROKER_ERRORS, EventBus, backoff_delay
 from .db import utcnow
-from .messaging import OUTBOX_CHANNEL, OutboxMessage, outbox_committed
+from .messaging import OUTBOX, OUTBOX_CHANNEL, outbox_committed
 
 log = logging.getLogger(__name__)
 
 LISTENING_INTERVAL = 1.0  # seconds
-OUTBOX = OutboxMessage.__table__  # statements on the table skip the ORM's costlier paths
 
 
 class OutboxRelay:

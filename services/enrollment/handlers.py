@@ -628,11 +628,16 @@ def enroll(session: Session, session_id: int, user_id: int, now: datetime | None
     if locked is None:
         raise NotFound("No such session.")
     capacity, programme_id, starts_at, status, opens_at, closes_at = locked
-    programme = session.get(Programme, programme_id)
-    _check_open(programme, status, starts_at, opens_at, closes_at, "staff", now)
-    user = session.get(User, user_id)
-    if user is None:
+    # The programme and the person's language in one round trip; no row: no such account.
+    found = session.execute(
+        select(Programme, User.language)
+        .join(User, User.id == user_id)
+        .where(Programme.id == programme_id)
+    ).one_or_none()
+    if found is None:
         raise NotFound("No such account.")
+    programme, language = found
+    _check_open(programme, status, starts_at, opens_at, closes_at, "staff", now)
     # A staff session has no pending holds: its confirmed seats are all the seats taken.
     already, confirmed, waiting = session.execute(
         select(
@@ -652,7 +657,7 @@ def enroll(session: Session, session_id: int, user_id: int, now: datetime | None
         enrollment,
         programme,
         starts_at,
-        user.language,
+        language,
         waiting + 1 if status == "waitlisted" else None,
     )
     return enrollment

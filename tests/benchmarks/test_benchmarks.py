@@ -249,11 +249,45 @@ def raw_kombu_rate(count: int, payload: bytes, timeout: float = 120) -> float:
     return count / (acked[-1] - started)
 
 
+def cpu_seconds(running: ProcessSystem) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) so far of each process the pipeline runs on, by pid: this
+    process (the writers), each Procfile process with its children, PostgreSQL and RabbitMQ."""
+    named = [("writers (this process)", psutil.Process())]
+    for name, popen in running.processes.items():
+        process = program(popen.pid)
+        named += [(name, each) for each in (process, *process.children(recursive=True))]
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "postgres":
+            named.append(("PostgreSQL", process))
+        elif process.info["name"] == "beam.smp":
+            named.append(("RabbitMQ", process))
+    seconds = {}
+    for name, process in named:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            seconds[process.pid] = (name, times.user + times.system)
+    return seconds
+
+
+def cpu_per_event(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], events: int
+) -> list[tuple[str, float]]:
+    """Milliseconds of CPU each process group spent per event between two readings, busiest first."""
+    spent: dict[str, float] = {}
+    for pid, (name, seconds) in after.items():
+        spent[name] = spent.get(name, 0.0) + seconds - before.get(pid, (name, 0.0))[1]
+    return sorted(
+        ((name, 1000 * seconds / events) for name, seconds in spent.items()), key=lambda item: -item[1]
+    )
+
+
 def test_event_pipeline_throughput(distributed: ProcessSystem, bench_table: Table) -> None:
     user_ids, session_ids = staff_with_sessions(distributed, PIPELINE_EVENTS)
 
+    cpu_before = cpu_seconds(distributed)
     committed_at = enroll_each(distributed, session_ids, user_ids)
     wait_until_stored(distributed, user_ids)
+    cpu_after = cpu_seconds(distributed)
     rows = assert_exactly_once(distributed, user_ids)
     first_commit = min(committed_at)
     elapsed = (max(created_at for _, _, created_at in rows) - first_commit).total_seconds()
@@ -277,6 +311,16 @@ def test_event_pipeline_throughput(distributed: ProcessSystem, bench_table: Tabl
         ">= 0.5x",
     )
     bench_table.add("   of which committing the enrollments (/s)", f"{PIPELINE_EVENTS / committing:.0f}")
+    # What bounds the rate: on these cores, all of it must fit in cores x 1000 ms a second.
+    spent = cpu_per_event(cpu_before, cpu_after, PIPELINE_EVENTS)
+    total = sum(milliseconds for _, milliseconds in spent)
+    bench_table.add(
+        f"   CPU per event, all processes (ms); {os.cpu_count()} cores allow (/s)",
+        f"{total:.2f}",
+        f"{os.cpu_count() * 1000 / total:.0f}",
+    )
+    for name, milliseconds in spent:
+        bench_table.add(f"     {name}", f"{milliseconds:.2f}")
 
 
 def test_latency_at_steady_rate(distributed: ProcessSystem, bench_table: Table) -> None:
