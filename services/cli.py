@@ -124,7 +124,7 @@ def seed(services: tuple[str, ...]) -> None:
 )
 def worker(service: str, only: str | None) -> None:
     """Run one service's outbox relay, event consumer and background tasks until stopped."""
-    service_worker = ServiceWorker(system.create_app(service))
+    service_worker = ServiceWorker(system.create_app(service, web=False))
     stop = _wait_for_signal()
     if only != "background":
         service_worker.declare_queue()

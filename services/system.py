@@ -20,10 +20,11 @@ from shared.runtime import ServiceWorker, mount
 log = logging.getLogger(__name__)
 
 
-def create_app(service: str, config: Mapping | None = None) -> Flask:
+def create_app(service: str, config: Mapping | None = None, *, web: bool = True) -> Flask:
+    """The service's app; ``web=False`` for a worker process, without the API and pages."""
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
-    return importlib.import_module(f"services.{service}").create_app(config)
+    return importlib.import_module(f"services.{service}").create_app(config, web=web)
 
 
 def ensure_database(app: Flask) -> None:

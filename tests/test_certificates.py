@@ -11,8 +11,8 @@ import pypdf
 import pytest
 import zxingcpp
 
+from services.enrollment.certificate_pdf import BOTTOM_BLOCK_TOP, render_certificate_pdf
 from services.enrollment.certificates import (
-    BOTTOM_BLOCK_TOP,
     CODE_ALPHABET,
     LIBRARY_AGENCY,
     LIBRARY_NAME,
@@ -20,7 +20,6 @@ from services.enrollment.certificates import (
     CertificateData,
     new_verification_code,
     normalise_code,
-    render_certificate_pdf,
 )
 from shared.competencies import AREAS as COMPETENCY_AREAS
 

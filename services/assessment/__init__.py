@@ -6,19 +6,14 @@ import logging
 import threading
 from collections.abc import Mapping
 
-from flask import Flask
+from flask import Blueprint, Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared.app import create_service_app
 
-from .api import API_BLUEPRINTS
-from .gains_api import GAINS_API_BLUEPRINTS
-from .gains_web import GAINS_WEB_BLUEPRINTS
 from .handlers import EVENT_HANDLERS, expire_attempts
 from .models import db
-from .rate_limits import init_rate_limits
 from .surveys import ensure_default_survey
-from .web import WEB_BLUEPRINTS
 
 log = logging.getLogger(__name__)
 
@@ -26,20 +21,36 @@ log = logging.getLogger(__name__)
 EXPIRY_INTERVAL = 1.0
 
 
-def create_app(config: Mapping | None = None) -> Flask:
+def create_app(config: Mapping | None = None, *, web: bool = True) -> Flask:
+    """The service's app; a worker's (``web=False``) serves no API or pages, so it loads none of
+    their modules nor the rate limiter and its Redis client (memory of idle workers)."""
+    api_blueprints, web_blueprints = _blueprints() if web else ((), ())
     app = create_service_app(
         "assessment",
         __name__,
         db=db,
         handlers=EVENT_HANDLERS,
-        api_blueprints=(*API_BLUEPRINTS, *GAINS_API_BLUEPRINTS),
-        web_blueprints=(*WEB_BLUEPRINTS, *GAINS_WEB_BLUEPRINTS),
+        api_blueprints=api_blueprints,
+        web_blueprints=web_blueprints,
         config=config,
         api_description="Question bank, quizzes, attempts and grading, item analysis, pre/post gains.",
         background_tasks=(close_expired_attempts,),
     )
-    init_rate_limits(app)
+    if web:
+        from .rate_limits import init_rate_limits
+
+        init_rate_limits(app)
     return app
+
+
+def _blueprints() -> tuple[tuple[Blueprint, ...], tuple[Blueprint, ...]]:
+    """The API's blueprints and the pages'."""
+    from .api import API_BLUEPRINTS
+    from .gains_api import GAINS_API_BLUEPRINTS
+    from .gains_web import GAINS_WEB_BLUEPRINTS
+    from .web import WEB_BLUEPRINTS
+
+    return (*API_BLUEPRINTS, *GAINS_API_BLUEPRINTS), (*WEB_BLUEPRINTS, *GAINS_WEB_BLUEPRINTS)
 
 
 def bootstrap(app: Flask) -> list[str]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 from shared.app import create_service_app
 
-from .api import API_BLUEPRINTS
 from .competencies import ensure_framework
 from .completion import event_handlers
 from .dashboards import with_read_models
@@ -16,21 +15,31 @@ from .followup_worker import followup_loop
 from .handlers import ensure_admin
 from .holds import hold_expiry_loop
 from .models import db
-from .web import WEB_BLUEPRINTS
 
 
-def create_app(config: Mapping | None = None) -> Flask:
+def create_app(config: Mapping | None = None, *, web: bool = True) -> Flask:
+    """The service's app; a worker's (``web=False``) serves no API or pages, so it loads none of
+    their modules (memory of idle workers)."""
+    api_blueprints, web_blueprints = _blueprints() if web else ((), ())
     return create_service_app(
         "enrollment",
         __name__,
         db=db,
         handlers=lambda app: with_read_models(event_handlers(app)),
-        api_blueprints=API_BLUEPRINTS,
-        web_blueprints=WEB_BLUEPRINTS,
+        api_blueprints=api_blueprints,
+        web_blueprints=web_blueprints,
         config=config,
         api_description="Accounts, programmes, sessions, enrollments, learner records, LMS ingress.",
         background_tasks=(hold_expiry_loop, followup_loop),
     )
+
+
+def _blueprints() -> tuple[tuple[Blueprint, ...], tuple[Blueprint, ...]]:
+    """The API's blueprints and the pages'."""
+    from .api import API_BLUEPRINTS
+    from .web import WEB_BLUEPRINTS
+
+    return API_BLUEPRINTS, WEB_BLUEPRINTS
 
 
 def bootstrap(app: Flask) -> list[str]:

@@ -564,6 +564,8 @@ def revoke_certificate(
 
 def certificate_pdf(certificate: Certificate, settings: Settings) -> bytes:
     """The certificate's PDF; a revoked one is no longer handed out."""
+    from .certificate_pdf import render_certificate_pdf  # reportlab only where a PDF is made (idle memory)
+
     if certificate.revoked_at is not None:
         raise Gone("This certificate was revoked.")
     areas = tuple(
@@ -571,7 +573,7 @@ def certificate_pdf(certificate: Certificate, settings: Settings) -> bytes:
         for code in certificate.competency_areas
         if code in AREAS
     )
-    return certificates.render_certificate_pdf(
+    return render_certificate_pdf(
         certificates.CertificateData(
             learner_name=certificate.learner_name,
             programme_title=Bilingual(certificate.programme_title_id, certificate.programme_title_en),

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from shared.auth import api_login_required
 from shared.db import utcnow
 
-from . import dashboards, reports
+from . import dashboards
 from .models import PROGRAMME_TYPES, TRACKS, db
 
 COORDINATORS = ("coordinator", "admin")
@@ -171,6 +171,8 @@ def figure_csv_response(filters: dashboards.Filters, figure: str) -> Response:
 
 
 def report_response(programme_id: int) -> Response:
+    from . import reports  # reportlab only in a process that makes a report (memory of idle processes)
+
     report = dashboards.programme_report(db.session, programme_id, utcnow())
     return Response(
         reports.render_programme_report_pdf(report),

@@ -4,6 +4,9 @@ comments, partners and sessions, Indonesian first with English beneath or beside
 
 Free of Flask and the database: ``dashboards.programme_report`` gathers the figures. Set in the
 certificates' Open Sans (embedded), with their colours and the library's name.
+
+Imported only where a report is made, like ``certificate_pdf``: reportlab is too big for every
+idle process to hold.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from reportlab.platypus.flowables import Flowable
 from shared.competencies import AREAS
 from shared.localtime import JAKARTA
 
-from .certificates import BOLD, GOLD, INK, ITALIC, LIBRARY_AGENCY, LIBRARY_NAME, NAVY, REGULAR, Bilingual
-from .certificates import _register_fonts as register_fonts
+from .certificate_pdf import BOLD, GOLD, INK, ITALIC, NAVY, REGULAR, register_fonts
+from .certificates import LIBRARY_AGENCY, LIBRARY_NAME, Bilingual
 from .completion import TYPE_NAMES
 from .dashboards import Feedback, Gains, ProgrammeReport
 

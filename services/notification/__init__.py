@@ -4,31 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 from shared.app import create_service_app
 
-from .api import API_BLUEPRINTS
 from .channels import load_channels
 from .defaults import ensure_builtins
 from .delivery import delivery_loop
 from .handlers import event_handlers
 from .models import db
-from .web import WEB_BLUEPRINTS
 
 
-def create_app(config: Mapping | None = None) -> Flask:
+def create_app(config: Mapping | None = None, *, web: bool = True) -> Flask:
+    """The service's app; a worker's (``web=False``) serves no API or pages, so it loads none of
+    their modules (memory of idle workers)."""
+    api_blueprints, web_blueprints = _blueprints() if web else ((), ())
     return create_service_app(
         "notification",
         __name__,
         db=db,
         handlers=lambda app: event_handlers(load_channels(), app.config),
-        api_blueprints=API_BLUEPRINTS,
-        web_blueprints=WEB_BLUEPRINTS,
+        api_blueprints=api_blueprints,
+        web_blueprints=web_blueprints,
         config=config,
         api_description="Inbox, preferences, rules and templates, webhooks, delivery log.",
         background_tasks=(delivery_loop,),
     )
+
+
+def _blueprints() -> tuple[tuple[Blueprint, ...], tuple[Blueprint, ...]]:
+    """The API's blueprints and the pages'."""
+    from .api import API_BLUEPRINTS
+    from .web import WEB_BLUEPRINTS
+
+    return API_BLUEPRINTS, WEB_BLUEPRINTS
 
 
 def bootstrap(app: Flask) -> list[str]:

@@ -343,6 +343,30 @@ def test_latency_at_steady_rate(distributed: ProcessSystem, bench_table: Table) 
     bench_table.add(
         f"{label}: p99 (ms)", f"{cuts[98]:.1f}", target, f"{cuts[98] / LATENCY_TARGET_MS:.2f}x", f"< {target}"
     )
+    # Where the time goes: until the relay had the broker's confirm, and from there to the row.
+    published_at = dict(
+        distributed.query(
+            "enrollment",
+            lambda s: s.execute(
+                select(OutboxMessage.event_id, OutboxMessage.published_at).where(
+                    OutboxMessage.event_id.in_([event_id for _, event_id, _ in rows])
+                )
+            ).all(),
+        )
+    )
+    commit_of = dict(zip(user_ids, committed_at, strict=True))
+    stages = {
+        "commit -> published by the relay": [
+            (published_at[event_id] - commit_of[user_id]).total_seconds() * 1000
+            for user_id, event_id, _ in rows
+        ],
+        "published -> stored by notification": [
+            (created_at - published_at[event_id]).total_seconds() * 1000 for _, event_id, created_at in rows
+        ],
+    }
+    for stage, milliseconds in stages.items():
+        stage_cuts = statistics.quantiles(milliseconds, n=100, method="inclusive")
+        bench_table.add(f"   {stage}: p50 / p99 (ms)", f"{stage_cuts[49]:.1f} / {stage_cuts[98]:.1f}")
     bench_table.add("   commit rate achieved (/s)", f"{rate:.0f}", "100/s", f"{rate / 100:.2f}x", "100/s")
 
 
