@@ -185,11 +185,11 @@ def test_analysis_of_100k_attempts_is_vectorised():
 CHOICE_BASED = ("single_choice", "true_false")
 
 
-def submit_attempts(assessment, count: int = 20) -> list[dict]:
-    """Anonymous attempts of the seeded quiz; returns its questions as the takers saw them."""
+def submit_attempts(assessment, count: int = 20, slug: str = SLUG) -> list[dict]:
+    """Anonymous attempts of a seeded quiz; returns its questions as the takers saw them."""
     rng = np.random.default_rng(5)
     for number in range(count):
-        started = assessment.post(f"/api/v1/quizzes/{SLUG}/attempts", json={})
+        started = assessment.post(f"/api/v1/quizzes/{slug}/attempts", json={})
         assert started.status_code == 201, started.json
         attempt, headers = started.json, {"X-Attempt-Token": started.json["token"]}
         path = f"/api/v1/attempts/{attempt['id']}"
@@ -276,3 +276,27 @@ def test_item_analysis_api_csv_and_page(make_system):
     staff_page = running.client("assessment")
     staff_page.set_cookie("pustaka_token", staff_web.get_cookie("pustaka_token").value)
     assert staff_page.get(page_path).status_code == 403
+
+
+def test_postgresql_reads_the_answers_packed_as_it_would_read_them_row_by_row(make_system, monkeypatch):
+    """On PostgreSQL the answers come packed in binary, one row per question; they must be the very
+    answers the plain row-per-answer query (SQLite's) reads, for a fixed quiz and a pool quiz."""
+    running = make_system("distributed")
+    assessment = running.client("assessment")
+    running.seed("assessment")
+    slugs = (SLUG, "literasi-informasi-acak")
+    for slug in slugs:
+        submit_attempts(assessment, 8, slug)
+
+    packed = {
+        slug: running.query("assessment", lambda s, slug=slug: ia.load_quiz_matrices(s, slug))
+        for slug in slugs
+    }
+    monkeypatch.setattr(ia, "_packed_answers", ia._answer_rows)
+    for slug in slugs:
+        plain = running.query("assessment", lambda s, slug=slug: ia.load_quiz_matrices(s, slug))
+        assert [q.id for q in packed[slug].questions] == [q.id for q in plain.questions]
+        for name in ("attempt_ids", "scores", "chosen", "maxima", "keys", "n_options", "answered"):
+            ours, theirs = getattr(packed[slug], name), getattr(plain, name)
+            assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs), (slug, name)
+        assert len(plain.attempt_ids) == 8 and (plain.chosen >= 0).any()
