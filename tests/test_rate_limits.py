@@ -145,3 +145,12 @@ def test_a_redis_away_leaves_each_process_counting_in_memory(make_system):
 def test_a_malformed_limit_stops_the_start(tmp_path):
     with pytest.raises(ValueError):
         create_app({"PUSTAKA_DATA_DIR": str(tmp_path), "PUSTAKA_ASSESSMENT_RATE_LIMIT": "thirty a minute"})
+
+
+def test_limits_turned_off_leave_quiz_taking_working(make_system):
+    running = make_system("embedded", extra={"PUSTAKA_ASSESSMENT_RATE_LIMIT": "1/minute"})
+    seeded(running)
+    config = running.apps["assessment"].config
+    unlimited = create_app({key: config[key] for key in SHARED_SETTINGS} | {"RATELIMIT_ENABLED": False})
+    client = unlimited.test_client()
+    assert [start(client).status_code for _ in range(3)] == [201, 201, 201]

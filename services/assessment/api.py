@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from shared.auth import api_identity, api_login_required, bearer_identity
+from shared.auth import Identity, api_identity, api_login_required, bearer_identity
 from shared.db import utcnow
 
 from . import handlers, item_analysis
@@ -70,8 +70,9 @@ class PageQuery(Schema):
     page = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
-def api_taker() -> handlers.Taker:
-    identity = bearer_identity()
+def api_taker(identity: Identity | None = None) -> handlers.Taker:
+    """The caller as a taker: ``identity`` when already verified, else the bearer token's."""
+    identity = identity or bearer_identity()
     return handlers.Taker(identity.user_id, identity.roles) if identity else handlers.Taker()
 
 
@@ -285,12 +286,13 @@ def start(data, slug):
     attempt, token = handlers.start_attempt(
         db.session,
         handlers.get_quiz(db.session, slug),
-        api_taker(),
+        api_taker(identity),
         language=identity.language if identity else data["language"],
         email=data["email"],
     )
+    view = handlers.attempt_view(attempt, utcnow(), page=0)  # before the commit expires what it shows
     db.session.commit()
-    return handlers.attempt_view(attempt, utcnow(), page=0) | {"token": token}, 201 if token else 200
+    return view | {"token": token}, 201 if token else 200
 
 
 # Attempts ----------------------------------------------------------------------------------
@@ -323,8 +325,9 @@ def save_page(data, attempt_id, page):
     """Save answers of one page (question id → response); left-out questions keep theirs."""
     attempt = own_attempt(attempt_id)
     handlers.save_responses(db.session, attempt, page, data["responses"])
+    view = handlers.attempt_view(attempt, utcnow(), page)  # before the commit expires what it shows
     db.session.commit()
-    return handlers.attempt_view(attempt, utcnow(), page)
+    return view
 
 
 @attempts_api.route("/<int:attempt_id>/submit", methods=["POST"])
@@ -336,8 +339,9 @@ def submit(data, attempt_id):
     attempt = own_attempt(attempt_id)
     handlers.set_email(attempt, data["email"])
     handlers.submit_attempt(db.session, attempt)
+    view = result_view(attempt)  # before the commit expires what it shows
     db.session.commit()
-    return result_view(attempt)
+    return view
 
 
 def result_view(attempt: Attempt, page: int | None = None) -> dict:

@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, bindparam, insert, select, text, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shared import catalog
 from shared.competencies import AREAS
@@ -671,19 +673,26 @@ def deadline_of(quiz: Quiz, started_at: datetime) -> datetime | None:
     return min((end for end in (limit, quiz.closes_at) if end is not None), default=None)
 
 
-def _with_versions(session: Session, question_ids: list[int]) -> list[Question]:
-    """The questions in the order given, their versions loaded in one query rather than one each."""
-    found = session.scalars(
-        select(Question).where(Question.id.in_(question_ids)).options(selectinload(Question.versions))
+def _current_versions() -> Select:
+    """Current versions of questions, to be narrowed down: one query, whatever their number."""
+    return select(QuestionVersion).join(
+        Question,
+        (Question.id == QuestionVersion.question_id) & (QuestionVersion.number == Question.version_number),
     )
-    by_id = {question.id: question for question in found}
-    return [by_id[question_id] for question_id in question_ids]
 
 
-def draw(session: Session, quiz: Quiz, rng: random.Random) -> list[Question]:
-    """The questions of a new attempt: the fixed ones, or random draws from the pools."""
+def draw(session: Session, quiz: Quiz, rng: random.Random) -> list[QuestionVersion]:
+    """The current versions of the questions of a new attempt: the fixed ones, or random draws
+    from the pools."""
     if quiz.pools is None:
-        questions = _with_versions(session, [item.question_id for item in quiz.quiz_questions])
+        versions = list(
+            session.scalars(
+                _current_versions()
+                .join(QuizQuestion, QuizQuestion.question_id == Question.id)
+                .where(QuizQuestion.quiz_id == quiz.id)
+                .order_by(QuizQuestion.position)
+            )
+        )
     else:
         candidates = session.scalars(
             select(Question).where(Question.retired.is_(False)).order_by(Question.id)
@@ -702,10 +711,12 @@ def draw(session: Session, quiz: Quiz, rng: random.Random) -> list[Question]:
                     N_("This quiz cannot start: its pools have too few questions left in the bank.")
                 )
             questions += rng.sample(matching, pool["count"])
-        questions = _with_versions(session, [question.id for question in questions])
+        found = session.scalars(_current_versions().where(Question.id.in_([q.id for q in questions])))
+        by_question = {version.question_id: version for version in found}
+        versions = [by_question[question.id] for question in questions]
     if quiz.shuffle_questions:
-        rng.shuffle(questions)
-    return questions
+        rng.shuffle(versions)
+    return versions
 
 
 def start_attempt(
@@ -730,6 +741,7 @@ def start_attempt(
         raise Conflict(refusal)
     token, seed = secrets.token_urlsafe(24), secrets.randbelow(2**31)
     attempt = Attempt(
+        quiz_id=quiz.id,
         quiz=quiz,
         user_id=taker.user_id,
         token_hash=_token_hash(token),
@@ -738,20 +750,49 @@ def start_attempt(
         email=email,
         started_at=now,
         deadline=deadline_of(quiz, now),
+        finished_at=None,
+        graded_at=None,
+        score=None,
+        max_score=0.0,
         area_scores={},
     )
-    for position, question in enumerate(draw(session, quiz, random.Random(seed))):
-        attempt.slots.append(
-            AttemptQuestion(
-                position=position,
-                page=position // quiz.questions_per_page,
-                question_id=question.id,
-                version=question.current,
-            )
+    attempt.slots = [
+        AttemptQuestion(
+            position=position,
+            page=position // quiz.questions_per_page,
+            question_id=version.question_id,
+            version_id=version.id,
+            version=version,
+            response=None,
+            fraction=None,
+            points=None,
         )
-    session.add(attempt)
-    session.flush()
+        for position, version in enumerate(draw(session, quiz, random.Random(seed)))
+    ]
+    _insert(session, [attempt])
+    for slot in attempt.slots:
+        slot.attempt_id = attempt.id
+    _insert(session, attempt.slots)
+    session.add(attempt)  # with its questions, as if loaded: later changes are flushed as usual
     return attempt, token
+
+
+def _insert(session: Session, rows: Sequence[Any]) -> None:
+    """Insert new objects of one model with a plain INSERT (an executemany for several), give them
+    the ids the database chose and make them as if loaded, for ``Session.add`` to take in: for an
+    attempt's rows, the unit of work's bookkeeping would cost more than the rest of starting it."""
+    if not rows:
+        return
+    mapper = sa_inspect(type(rows[0]))
+    given = [attribute for attribute in mapper.column_attrs if attribute.key in sa_inspect(rows[0]).dict]
+    table = mapper.local_table
+    ids = session.scalars(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True),
+        [{attribute.columns[0].key: getattr(row, attribute.key) for attribute in given} for row in rows],
+    ).all()
+    for row, row_id in zip(rows, ids, strict=True):
+        row.id = row_id
+        make_transient_to_detached(row)
 
 
 def owns(attempt: Attempt, taker: Taker, token: str | None = None) -> bool:
@@ -763,8 +804,17 @@ def owns(attempt: Attempt, taker: Taker, token: str | None = None) -> bool:
 
 
 def attempt_of(session: Session, attempt_id: int, taker: Taker, token: str | None = None) -> Attempt:
-    """The taker's own attempt; anybody else's is not found, so ids reveal nothing."""
-    attempt = session.get(Attempt, attempt_id)
+    """The taker's own attempt, with its quiz and questions (every view of it reads them) in one
+    query; anybody else's is not found, so ids reveal nothing."""
+    attempt = (
+        session.scalars(
+            select(Attempt)
+            .where(Attempt.id == attempt_id)
+            .options(joinedload(Attempt.quiz, innerjoin=True), joinedload(Attempt.slots))
+        )
+        .unique()
+        .one_or_none()
+    )
     if attempt is None or not owns(attempt, taker, token):
         raise NotFound(N_("No such attempt."))
     return attempt
@@ -788,17 +838,63 @@ def finish(session: Session, attempt: Attempt, when: datetime) -> bool:
         .values(finished_at=when)
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.refresh(attempt)
-    if not closed:
+    if not closed:  # what the other closer wrote, not what this request had loaded
+        session.refresh(attempt)
+        slots = session.scalars(
+            select(AttemptQuestion)
+            .where(AttemptQuestion.attempt_id == attempt.id)
+            .order_by(AttemptQuestion.position)
+            .execution_options(populate_existing=True)
+        ).all()
+        set_committed_value(attempt, "slots", slots)
         return False
+    set_committed_value(attempt, "finished_at", when)
+    areas = _closed_slots(session, attempt)
+    grades = []
     for slot in attempt.slots:
         version = slot.version
-        slot.fraction = question_type(version.type).grade(version.body, slot.response)
-        slot.points = None if slot.fraction is None else slot.fraction * version.points
-    attempt.max_score = sum(slot.version.points for slot in attempt.slots)
+        fraction = question_type(version.type).grade(version.body, slot.response)
+        grades.append(
+            (slot, {"fraction": fraction, "points": None if fraction is None else fraction * version.points})
+        )
+    _store(session, AttemptQuestion, grades)
     if all(slot.fraction is not None for slot in attempt.slots):
-        complete_grading(session, attempt, when)
+        complete_grading(session, attempt, when, areas)
+    else:  # an essay waits for a coordinator: the score comes with its grade
+        _store(session, Attempt, [(attempt, {"max_score": _max_score(attempt)})])
     return True
+
+
+def _max_score(attempt: Attempt) -> float:
+    return sum(slot.version.points for slot in attempt.slots)
+
+
+def _closed_slots(session: Session, attempt: Attempt) -> dict[int, list[str]]:
+    """Read the answers of a just closed attempt again, as they were saved when it closed (a page
+    saved since the attempt was loaded counts); returns the areas of its questions by question id."""
+    rows = session.execute(
+        select(AttemptQuestion.id, AttemptQuestion.question_id, AttemptQuestion.response, Question.areas)
+        .join(Question, Question.id == AttemptQuestion.question_id)
+        .where(AttemptQuestion.attempt_id == attempt.id)
+    ).all()
+    responses = {row.id: row.response for row in rows}
+    for slot in attempt.slots:
+        set_committed_value(slot, "response", responses[slot.id])
+    return {row.question_id: row.areas for row in rows}
+
+
+def _store(session: Session, model: type, rows: list[tuple[Any, dict[str, Any]]]) -> None:
+    """Write columns of loaded rows by id with one plain UPDATE (an executemany for several), and
+    keep them in the objects as written: for the few columns grading writes, the unit of work's
+    bookkeeping would cost more than the grading itself."""
+    table = model.__table__
+    session.execute(
+        update(table).where(table.c.id == bindparam("row_id")),
+        [{"row_id": row.id, **columns} for row, columns in rows],
+    )
+    for row, columns in rows:
+        for column, value in columns.items():
+            set_committed_value(row, column, value)
 
 
 def save_responses(session: Session, attempt: Attempt, page: int, responses: Mapping[str, Any]) -> None:
@@ -823,8 +919,9 @@ def save_responses(session: Session, attempt: Attempt, page: int, responses: Map
             errors[f"responses.{key}"] = error.errors.get("response") or [error.message]
     if errors:
         raise Invalid(N_("Some answers are not valid."), errors)
-    for slot, value in values:
-        slot.response = value
+    changed = [(slot, {"response": value}) for slot, value in values if value != slot.response]
+    if changed:
+        _store(session, AttemptQuestion, changed)
 
 
 def set_email(attempt: Attempt, email: str | None) -> None:
@@ -863,24 +960,31 @@ def submit_attempt(
     return attempt
 
 
-def complete_grading(session: Session, attempt: Attempt, now: datetime) -> None:
-    """Every answer has its points: the score, the area breakdown, and the graded event."""
+def complete_grading(
+    session: Session, attempt: Attempt, now: datetime, areas: Mapping[int, list[str]] | None = None
+) -> None:
+    """Every answer has its points: the score, the area breakdown, and the graded event. ``areas``
+    (by question id) when the caller has them already."""
     earned: dict[str, float] = defaultdict(float)
     possible: dict[str, float] = defaultdict(float)
-    question_ids = [slot.question_id for slot in attempt.slots]
-    areas = dict(
-        session.execute(select(Question.id, Question.areas).where(Question.id.in_(question_ids))).all()
-    )
+    if areas is None:
+        question_ids = [slot.question_id for slot in attempt.slots]
+        areas = dict(
+            session.execute(select(Question.id, Question.areas).where(Question.id.in_(question_ids))).all()
+        )
     for slot in attempt.slots:
         for area in areas[slot.question_id]:
             earned[area] += slot.points
             possible[area] += slot.version.points
-    attempt.score = round(sum(slot.points for slot in attempt.slots), 6)
-    attempt.area_scores = {
-        area: round(100.0 * earned[area] / possible[area], 2) for area in possible if possible[area]
+    result = {
+        "max_score": _max_score(attempt),
+        "score": round(sum(slot.points for slot in attempt.slots), 6),
+        "area_scores": {
+            area: round(100.0 * earned[area] / possible[area], 2) for area in possible if possible[area]
+        },
+        "graded_at": now,
     }
-    attempt.graded_at = now
-    session.flush()
+    _store(session, Attempt, [(attempt, result)])
     add_to_outbox(session, graded_event(attempt))
 
 
@@ -1104,10 +1208,17 @@ def my_grade(session: Session, quiz: Quiz, taker: Taker, now: datetime | None = 
 # --- Events consumed --------------------------------------------------------------------------
 
 
+# Plain SQL that PostgreSQL and SQLite both speak: one statement, where a merge would read first.
+ADD_PARTICIPANT = text(
+    "INSERT INTO programme_participants (user_id, programme_id) VALUES (:user_id, :programme_id)"
+    " ON CONFLICT DO NOTHING"
+)
+
+
 def on_enrollment_confirmed(event: CloudEvent, session: Session) -> None:
     """Remember who holds a seat in which programme, for quizzes of those enrolled."""
     data = event.data
-    session.merge(Participant(user_id=data["user_id"], programme_id=data["programme_id"]))
+    session.execute(ADD_PARTICIPANT, {"user_id": data["user_id"], "programme_id": data["programme_id"]})
 
 
 EVENT_HANDLERS: dict = {

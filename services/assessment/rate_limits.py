@@ -58,6 +58,9 @@ def init_rate_limits(app: Flask) -> Limiter:
         in_memory_fallback_enabled=True,
     )
     limiter.init_app(app)
+    # The limited views hold the limiter weakly, and Flask-Limiter keeps none when it is disabled
+    # (RATELIMIT_ENABLED=False): without this reference those views would fail.
+    app.extensions["pustaka_rate_limiter"] = limiter
     taking = limiter.shared_limit(
         rate,
         scope="quiz-taking",
