@@ -630,9 +630,7 @@ def enroll(session: Session, session_id: int, user_id: int, now: datetime | None
     capacity, programme_id, starts_at, status, opens_at, closes_at = locked
     # The programme and the person's language in one round trip; no row: no such account.
     found = session.execute(
-        select(Programme, User.language)
-        .join(User, User.id == user_id)
-        .where(Programme.id == programme_id)
+        select(Programme, User.language).join(User, User.id == user_id).where(Programme.id == programme_id)
     ).one_or_none()
     if found is None:
         raise NotFound("No such account.")
