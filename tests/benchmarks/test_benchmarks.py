@@ -32,7 +32,7 @@ from shared import catalog
 from shared.auth import TOKEN_COOKIE
 from shared.config import SERVICES
 from shared.messaging import DeadLetter, OutboxMessage
-from tests.benchmarks.conftest import FULL, Table
+from tests.benchmarks.conftest import FULL, Table, cpu_per_event, cpu_seconds, program
 from tests.processes import ADMIN_EMAIL, ADMIN_PASSWORD, BIN, ProcessSystem, free_port
 from tests.support import (
     AMQP_URL,
@@ -249,45 +249,20 @@ def raw_kombu_rate(count: int, payload: bytes, timeout: float = 120) -> float:
     return count / (acked[-1] - started)
 
 
-def cpu_seconds(running: ProcessSystem) -> dict[int, tuple[str, float]]:
-    """CPU seconds (user + system) so far of each process the pipeline runs on, by pid: this
-    process (the writers), each Procfile process with its children, PostgreSQL and RabbitMQ."""
-    named = [("writers (this process)", psutil.Process())]
-    for name, popen in running.processes.items():
-        process = program(popen.pid)
-        named += [(name, each) for each in (process, *process.children(recursive=True))]
-    for process in psutil.process_iter(["name"]):
-        if process.info["name"] == "postgres":
-            named.append(("PostgreSQL", process))
-        elif process.info["name"] == "beam.smp":
-            named.append(("RabbitMQ", process))
-    seconds = {}
-    for name, process in named:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            times = process.cpu_times()
-            seconds[process.pid] = (name, times.user + times.system)
-    return seconds
-
-
-def cpu_per_event(
-    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], events: int
-) -> list[tuple[str, float]]:
-    """Milliseconds of CPU each process group spent per event between two readings, busiest first."""
-    spent: dict[str, float] = {}
-    for pid, (name, seconds) in after.items():
-        spent[name] = spent.get(name, 0.0) + seconds - before.get(pid, (name, 0.0))[1]
-    return sorted(
-        ((name, 1000 * seconds / events) for name, seconds in spent.items()), key=lambda item: -item[1]
-    )
+def pipeline_processes(running: ProcessSystem) -> dict[str, psutil.Process]:
+    """This process (the writers) and each Procfile process."""
+    return {"writers (this process)": psutil.Process()} | {
+        name: program(popen.pid) for name, popen in running.processes.items()
+    }
 
 
 def test_event_pipeline_throughput(distributed: ProcessSystem, bench_table: Table) -> None:
     user_ids, session_ids = staff_with_sessions(distributed, PIPELINE_EVENTS)
 
-    cpu_before = cpu_seconds(distributed)
+    cpu_before = cpu_seconds(pipeline_processes(distributed))
     committed_at = enroll_each(distributed, session_ids, user_ids)
     wait_until_stored(distributed, user_ids)
-    cpu_after = cpu_seconds(distributed)
+    cpu_after = cpu_seconds(pipeline_processes(distributed))
     rows = assert_exactly_once(distributed, user_ids)
     first_commit = min(committed_at)
     elapsed = (max(created_at for _, _, created_at in rows) - first_commit).total_seconds()
@@ -429,14 +404,6 @@ def test_embedded_start_to_first_200(tmp_path: Path, bench_table: Table) -> None
 
 def mebibytes(process: psutil.Process) -> float:
     return process.memory_info().rss / 2**20
-
-
-def program(pid: int) -> psutil.Process:
-    """The program a spawned process runs, past any `bash -c` wrapper that did not exec it."""
-    process = psutil.Process(pid)
-    while process.name() in ("bash", "sh") and len(process.children()) == 1:
-        process = process.children()[0]
-    return process
 
 
 def idle_rss(processes: ProcessSystem, web_only: bool = False) -> dict[str, float]:
