@@ -66,6 +66,7 @@ def run(host: str, port: int, seed: bool) -> None:
         _fail(_unreachable(error))
     stop = _wait_for_signal()
     workers = [ServiceWorker(app) for app in apps.values()]
+    system.freeze_startup_objects()
     for worker in workers:
         worker.start(stop)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # each service logs its requests, with trace ids
@@ -125,6 +126,7 @@ def seed(services: tuple[str, ...]) -> None:
 def worker(service: str, only: str | None) -> None:
     """Run one service's outbox relay, event consumer and background tasks until stopped."""
     service_worker = ServiceWorker(system.create_app(service, web=False))
+    system.freeze_startup_objects()
     stop = _wait_for_signal()
     if only != "background":
         service_worker.declare_queue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import logging
@@ -18,6 +19,12 @@ from shared.config import SERVICES
 from shared.runtime import ServiceWorker, mount
 
 log = logging.getLogger(__name__)
+
+
+def freeze_startup_objects() -> None:
+    """What start-up made lives as long as the process: kept out of every full garbage collection,
+    which then pauses requests and consumers for less (their tail latency)."""
+    gc.freeze()
 
 
 def create_app(service: str, config: Mapping | None = None, *, web: bool = True) -> Flask:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from services.system import wsgi
+from services.system import freeze_startup_objects, wsgi
 
 
 def application(service: str):
-    return wsgi([service])
+    app = wsgi([service])
+    freeze_startup_objects()
+    return app
