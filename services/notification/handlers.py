@@ -256,15 +256,19 @@ def _active_subscriptions(session: Session) -> list[WebhookSubscription]:
     return memo["webhooks"]
 
 
-def _dispatched(session: Session, event_id: str) -> set[tuple[str, str]]:
-    """(recipient, channel) pairs this event reached already: in the database, or earlier in
-    this transaction (not flushed yet)."""
+def _dispatched(session: Session, event_id: str, new_event: bool) -> set[tuple[str, str]]:
+    """(recipient, channel) pairs this event reached already: in the database (unless it is new),
+    or earlier in this transaction (not flushed yet)."""
     dispatched = _memo(session)["dispatched"]
     if event_id not in dispatched:
-        dispatched[event_id] = set(
-            session.execute(
-                select(Delivery.recipient_key, Delivery.channel).where(Delivery.event_id == event_id)
-            ).all()
+        dispatched[event_id] = (
+            set()
+            if new_event
+            else set(
+                session.execute(
+                    select(Delivery.recipient_key, Delivery.channel).where(Delivery.event_id == event_id)
+                ).all()
+            )
         )
     return dispatched[event_id]
 
@@ -279,16 +283,18 @@ def dispatch(
     link: str | None = None,
     cloud_event: str | None = None,
     now: datetime | None = None,
+    new_event: bool = False,
 ) -> list[Delivery]:
     """Turn one event (or due reminder) into its deliveries; in-app ones are delivered now.
 
-    ``cloud_event`` is the event as published, the body webhook subscribers receive.
+    ``cloud_event`` is the event as published, the body webhook subscribers receive. ``new_event``:
+    the consumer's inbox has just admitted it, so it reached nobody yet and that needs no look-up.
 
     The new rows are written when the transaction is flushed, not query by query, so that a
     batch of events in one transaction inserts them together."""
     now = now or utcnow()
     with session.no_autoflush:
-        dispatched = _dispatched(session, event_id)  # each (recipient, channel) is delivered once
+        dispatched = _dispatched(session, event_id, new_event)  # each (recipient, channel) is delivered once
         deliveries = []
         for rule, template in _rules_for(session, event_type):
             addressees = recipients_of(session, rule, data)
@@ -388,7 +394,9 @@ def event_handlers(channels: Mapping[str, Channel], config: Mapping) -> dict:
     """The consumer's handlers, each bound to the installed channels and the settings."""
 
     def deliver(event: CloudEvent, session: Session, link: str | None = None) -> None:
-        dispatch(session, event.id, event.type, event.data, channels, config, link, event.to_json())
+        dispatch(
+            session, event.id, event.type, event.data, channels, config, link, event.to_json(), new_event=True
+        )
 
     def on_user_registered(event: CloudEvent, session: Session) -> None:
         data = event.data
