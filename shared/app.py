@@ -57,13 +57,16 @@ def create_service_app(
     *,
     db: SQLAlchemy,
     handlers: Mapping[str, Handler] | Callable[[Flask], Mapping[str, Handler]],
-    api_blueprints: Iterable[Blueprint],
-    web_blueprints: Iterable[Blueprint],
+    blueprints: Callable[[], tuple[Iterable[Blueprint], Iterable[Blueprint]]],
+    web: bool = True,
     config: Mapping | None = None,
     api_description: str = "",
     background_tasks: Iterable[Callable[[Flask, threading.Event], None]] = (),
 ) -> Flask:
-    """A service's Flask app; ``handlers`` may be a function of the app, for handlers that need its settings."""
+    """A service's Flask app; ``handlers`` may be a function of the app, for handlers that need its settings.
+
+    ``blueprints`` returns the API's blueprints and the pages'. A worker's app (``web=False``)
+    serves neither, so it never calls it and never imports their modules (memory of idle workers)."""
     configure_logging()
     package_dir = Path(__import__(import_name, fromlist=["_"]).__file__).parent
     app = Flask(import_name, template_folder=None, static_folder=str(SHARED_DIR / "static"))
@@ -109,6 +112,7 @@ def create_service_app(
     csrf = CSRFProtect(app)
     Babel(app, locale_selector=select_language)
     api = Api(app)
+    api_blueprints, web_blueprints = blueprints() if web else ((), ())
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # the API authenticates by bearer token, never by cookie
         api.register_blueprint(blueprint)

@@ -28,12 +28,10 @@ from sqlalchemy.orm import Session
 
 from .bus import EventBus, backoff_delay
 from .envelope import CloudEvent, checked
-from .messaging import DeadLetter, InboxEntry
+from .messaging import INBOX, DeadLetter, InboxEntry
 from .tracing import current_traceparent
 
 log = logging.getLogger(__name__)
-
-INBOX = InboxEntry.__table__  # inserted as plain rows, without the ORM's flush machinery
 
 Handler = Callable[[CloudEvent, Session], None]
 

@@ -38,9 +38,6 @@ class OutboxMessage(MessagingBase):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
-OUTBOX = OutboxMessage.__table__
-
-
 class InboxEntry(MessagingBase):
     __tablename__ = "inbox"
 
@@ -66,6 +63,12 @@ class DeadLetter(MessagingBase):
     replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# Both written on every event, as plain rows: the ORM's unit of work would only add its bookkeeping
+# to rows nothing reads back.
+OUTBOX = OutboxMessage.__table__
+INBOX = InboxEntry.__table__
+
+
 def add_to_outbox(session: Session, event: CloudEvent, destination_queue: str | None = None) -> None:
     """Stage an event in the caller's transaction; the relay publishes it after commit."""
     _stage(session, event.id, event.type, event.to_json(), destination_queue)
@@ -81,8 +84,6 @@ def replay_dead_letter(session: Session, letter: DeadLetter, queue: str) -> None
 def _stage(
     session: Session, event_id: str, event_type: str, body: str, destination_queue: str | None
 ) -> None:
-    # A plain row insert, run at once: every write of every service passes here, and the ORM's
-    # unit of work would only add its bookkeeping to a row nothing reads back.
     session.execute(
         OUTBOX.insert(),
         {

@@ -22,21 +22,18 @@ EXPIRY_INTERVAL = 1.0
 
 
 def create_app(config: Mapping | None = None, *, web: bool = True) -> Flask:
-    """The service's app; a worker's (``web=False``) serves no API or pages, so it loads none of
-    their modules nor the rate limiter and its Redis client (memory of idle workers)."""
-    api_blueprints, web_blueprints = _blueprints() if web else ((), ())
     app = create_service_app(
         "assessment",
         __name__,
         db=db,
         handlers=EVENT_HANDLERS,
-        api_blueprints=api_blueprints,
-        web_blueprints=web_blueprints,
+        blueprints=_blueprints,
+        web=web,
         config=config,
         api_description="Question bank, quizzes, attempts and grading, item analysis, pre/post gains.",
         background_tasks=(close_expired_attempts,),
     )
-    if web:
+    if web:  # a worker takes no quizzes: no limiter, nor its Redis client
         from .rate_limits import init_rate_limits
 
         init_rate_limits(app)

@@ -18,16 +18,13 @@ from .models import db
 
 
 def create_app(config: Mapping | None = None, *, web: bool = True) -> Flask:
-    """The service's app; a worker's (``web=False``) serves no API or pages, so it loads none of
-    their modules (memory of idle workers)."""
-    api_blueprints, web_blueprints = _blueprints() if web else ((), ())
     return create_service_app(
         "enrollment",
         __name__,
         db=db,
         handlers=lambda app: with_read_models(event_handlers(app)),
-        api_blueprints=api_blueprints,
-        web_blueprints=web_blueprints,
+        blueprints=_blueprints,
+        web=web,
         config=config,
         api_description="Accounts, programmes, sessions, enrollments, learner records, LMS ingress.",
         background_tasks=(hold_expiry_loop, followup_loop),

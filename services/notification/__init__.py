@@ -16,16 +16,13 @@ from .models import db
 
 
 def create_app(config: Mapping | None = None, *, web: bool = True) -> Flask:
-    """The service's app; a worker's (``web=False``) serves no API or pages, so it loads none of
-    their modules (memory of idle workers)."""
-    api_blueprints, web_blueprints = _blueprints() if web else ((), ())
     return create_service_app(
         "notification",
         __name__,
         db=db,
         handlers=lambda app: event_handlers(load_channels(), app.config),
-        api_blueprints=api_blueprints,
-        web_blueprints=web_blueprints,
+        blueprints=_blueprints,
+        web=web,
         config=config,
         api_description="Inbox, preferences, rules and templates, webhooks, delivery log.",
         background_tasks=(delivery_loop,),

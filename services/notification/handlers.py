@@ -261,15 +261,8 @@ def _dispatched(session: Session, event_id: str, new_event: bool) -> set[tuple[s
     or earlier in this transaction (not flushed yet)."""
     dispatched = _memo(session)["dispatched"]
     if event_id not in dispatched:
-        dispatched[event_id] = (
-            set()
-            if new_event
-            else set(
-                session.execute(
-                    select(Delivery.recipient_key, Delivery.channel).where(Delivery.event_id == event_id)
-                ).all()
-            )
-        )
+        earlier = select(Delivery.recipient_key, Delivery.channel).where(Delivery.event_id == event_id)
+        dispatched[event_id] = set() if new_event else set(session.execute(earlier).all())
     return dispatched[event_id]
 
 
